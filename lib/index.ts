@@ -1,0 +1,2 @@
+/** rxrtmp's public surface. */
+export * as protocol from './protocol';

@@ -1,0 +1,148 @@
+import { ProtocolError } from '../errors';
+import { RtmpMessage } from '../message';
+import { DEFAULT_CHUNK_SIZE } from './decoder';
+
+const EXTENDED_TIMESTAMP = 0xffffff;
+const MESSAGE_HEADER_SIZE = [11, 7, 3, 0] as const;
+
+interface SentHeader {
+  timestamp: number;
+  length: number;
+  typeId: number;
+  streamId: number;
+  /** Delta that a type-3 header would repeat, or -1 when the last header was type 0. */
+  delta: number;
+  extended: boolean;
+}
+
+function basicHeaderSize(chunkStreamId: number): number {
+  if (chunkStreamId < 2 || chunkStreamId > 65599) {
+    throw new ProtocolError('ERR_CHUNK_STREAM_ID', `chunk stream id ${chunkStreamId} is outside 2..65599`);
+  }
+  return chunkStreamId < 64 ? 1 : chunkStreamId < 320 ? 2 : 3;
+}
+
+function writeBasicHeader(out: Buffer, at: number, fmt: number, chunkStreamId: number): number {
+  if (chunkStreamId < 64) {
+    out[at] = (fmt << 6) | chunkStreamId;
+    return at + 1;
+  }
+  if (chunkStreamId < 320) {
+    out[at] = fmt << 6;
+    out[at + 1] = chunkStreamId - 64;
+    return at + 2;
+  }
+  out[at] = (fmt << 6) | 1;
+  out[at + 1] = (chunkStreamId - 64) & 0xff;
+  out[at + 2] = (chunkStreamId - 64) >> 8;
+  return at + 3;
+}
+
+/**
+ * Serializes a message into chunks with the given header type. `field` is the
+ * timestamp (type 0) or delta (types 1-3) to write.
+ */
+function serialize(message: RtmpMessage, chunkSize: number, fmt: number, field: number, extended: boolean): Buffer {
+  const basic = basicHeaderSize(message.chunkStreamId);
+  const length = message.payload.length;
+  const chunks = Math.max(1, Math.ceil(length / chunkSize));
+  const extendedSize = extended ? 4 : 0;
+  const size = basic + MESSAGE_HEADER_SIZE[fmt as 0 | 1 | 2 | 3] + extendedSize + length + (chunks - 1) * (basic + extendedSize);
+  const out = Buffer.allocUnsafe(size);
+  let p = writeBasicHeader(out, 0, fmt, message.chunkStreamId);
+  if (fmt <= 2) {
+    out.writeUIntBE(extended ? EXTENDED_TIMESTAMP : field, p, 3);
+    p += 3;
+    if (fmt <= 1) {
+      out.writeUIntBE(length, p, 3);
+      out[p + 3] = message.typeId;
+      p += 4;
+    }
+    if (fmt === 0) {
+      out.writeUInt32LE(message.streamId >>> 0, p);
+      p += 4;
+    }
+  }
+  if (extended) p = out.writeUInt32BE(field >>> 0, p);
+  for (let offset = 0; offset < length; offset += chunkSize) {
+    if (offset > 0) {
+      p = writeBasicHeader(out, p, 3, message.chunkStreamId);
+      if (extended) p = out.writeUInt32BE(field >>> 0, p);
+    }
+    const end = Math.min(offset + chunkSize, length);
+    p += message.payload.copy(out, p, offset, end);
+  }
+  return out;
+}
+
+function checkMessage(message: RtmpMessage): void {
+  if (message.payload.length > 0xffffff) {
+    throw new ProtocolError('ERR_MESSAGE_TOO_LARGE', `a message of ${message.payload.length} bytes does not fit the 24-bit length field`);
+  }
+}
+
+/**
+ * Encodes a message with a type-0 header, independent of any connection's state, so
+ * that one buffer can be written unchanged to every peer using the same chunk size.
+ * Tell each peer's encoder with `adopt()`.
+ */
+export function encodeStandalone(message: RtmpMessage, chunkSize: number): Buffer {
+  checkMessage(message);
+  const timestamp = message.timestamp >>> 0;
+  return serialize(message, chunkSize, 0, timestamp, timestamp >= EXTENDED_TIMESTAMP);
+}
+
+/**
+ * Serializes outgoing messages for one peer, choosing for each the smallest header
+ * that the peer can decode unambiguously.
+ */
+export class ChunkEncoder {
+  /** Our outgoing chunk size; change it only right after sending Set Chunk Size. */
+  chunkSize = DEFAULT_CHUNK_SIZE;
+  private readonly sent = new Map<number, SentHeader>();
+
+  encode(message: RtmpMessage): Buffer {
+    checkMessage(message);
+    const timestamp = message.timestamp >>> 0;
+    const length = message.payload.length;
+    const previous = this.sent.get(message.chunkStreamId);
+    const delta = previous === undefined ? 0 : (timestamp - previous.timestamp) >>> 0;
+    let fmt: number;
+    if (previous === undefined || previous.streamId !== message.streamId || delta >= 0x80000000) {
+      // A new stream id, or time running backwards, needs an absolute timestamp.
+      fmt = 0;
+    } else if (previous.length !== length || previous.typeId !== message.typeId) {
+      fmt = 1;
+    } else if (previous.delta === delta) {
+      // Only after a type 1/2 header: readers disagree on what type 3 repeats after type 0.
+      fmt = 3;
+    } else {
+      fmt = 2;
+    }
+    const field = fmt === 0 ? timestamp : delta;
+    const extended = field >= EXTENDED_TIMESTAMP;
+    const bytes = serialize(message, this.chunkSize, fmt, field, extended);
+    this.sent.set(message.chunkStreamId, {
+      timestamp,
+      length,
+      typeId: message.typeId,
+      streamId: message.streamId,
+      delta: fmt === 0 ? -1 : delta,
+      extended,
+    });
+    return bytes;
+  }
+
+  /** Records that `message` went out through `encodeStandalone`, so later headers are relative to it. */
+  adopt(message: RtmpMessage): void {
+    const timestamp = message.timestamp >>> 0;
+    this.sent.set(message.chunkStreamId, {
+      timestamp,
+      length: message.payload.length,
+      typeId: message.typeId,
+      streamId: message.streamId,
+      delta: -1,
+      extended: timestamp >= EXTENDED_TIMESTAMP,
+    });
+  }
+}

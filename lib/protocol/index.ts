@@ -1,0 +1,11 @@
+export * from './errors';
+export * from './message';
+export * from './handshake';
+export { ChunkDecoder, ChunkDecoderLimits, defaultChunkDecoderLimits, DEFAULT_CHUNK_SIZE } from './chunk/decoder';
+export { ChunkEncoder, encodeStandalone } from './chunk/encoder';
+export * from './control';
+export * from './commands';
+export * from './net-commands';
+export { decodeAmf0, encodeAmf0, Amf0Reader, Amf0Writer } from './amf/amf0';
+export { decodeAmf3, encodeAmf3 } from './amf/amf3';
+export * from './amf/values';
