@@ -1,2 +1,24 @@
 /** rxrtmp's public surface. */
+export { createServer, RtmpServer, ServerOptions, ListenOptions } from './app/server';
+export { Connection, ConnectionStats } from './session/connection';
+export { NetStream, NetStreamState } from './session/net-stream';
+export { CallError } from './session/calls';
+export type {
+  CallEvent,
+  CallHandler,
+  ConnectHandler,
+  ConnectRequest,
+  Decision,
+  PlayRequest,
+  PublishRequest,
+  StreamHandler,
+} from './session/handlers';
+export { connectionMachine, ConnectionStateName } from './session/machine';
+export { SessionOptions, defaultSessionOptions, Logger, consoleLogger, silentLogger } from './session/options';
+export { acceptHandshake, initiateHandshake } from './pipeline/handshake';
+export { demuxChunks } from './pipeline/demux';
+export { dispatchCommands } from './pipeline/dispatch';
+export { fromTransport } from './pipeline/transport';
+export { MessageWriter } from './pipeline/writer';
+export * from './pipeline/kinds';
 export * as protocol from './protocol';

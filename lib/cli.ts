@@ -1,0 +1,77 @@
+/**
+ * `npm start`: the server with useful defaults. Flags override the config file,
+ * which overrides the defaults.
+ *   --host 0.0.0.0  --rtmp-port 1935  --http-port 8080  --config rxrtmp.json
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createServer, ServerOptions } from './app/server';
+import { installDemo } from './demo/demo-app';
+import { consoleLogger } from './session/options';
+import { createStatusServer, listenHttp } from './web/status-server';
+
+interface CliConfig {
+  host: string;
+  rtmpPort: number;
+  httpPort: number;
+  server: ServerOptions;
+}
+
+function readConfig(argv: string[]): CliConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string' },
+      'rtmp-port': { type: 'string' },
+      'http-port': { type: 'string' },
+      config: { type: 'string' },
+    },
+    strict: true,
+  });
+  const file = values.config ? (JSON.parse(readFileSync(values.config, 'utf8')) as Partial<CliConfig>) : {};
+  const port = (text: string | undefined, fallback: number, name: string): number => {
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`--${name} must be a port number, not ${text}`);
+    return value;
+  };
+  return {
+    host: values.host ?? file.host ?? '0.0.0.0',
+    rtmpPort: port(values['rtmp-port'], file.rtmpPort ?? 1935, 'rtmp-port'),
+    httpPort: port(values['http-port'], file.httpPort ?? 8080, 'http-port'),
+    server: file.server ?? {},
+  };
+}
+
+async function main(): Promise<void> {
+  const config = readConfig(process.argv.slice(2));
+  const server = createServer({ ...config.server, logger: consoleLogger });
+  installDemo(server);
+  await server.listen({ host: config.host, port: config.rtmpPort });
+  const http = createStatusServer(server);
+  const web = await listenHttp(http, config.host, config.httpPort);
+  consoleLogger.info(`http listening on ${web.address}:${web.port} (/healthz, /api/connections)`);
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    consoleLogger.info(`${signal}: shutting down`);
+    http.close();
+    http.closeAllConnections();
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        consoleLogger.error(`shutdown failed: ${String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  consoleLogger.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});

@@ -1,0 +1,48 @@
+import { Observable, OperatorFunction } from 'rxjs';
+import { ClientHandshake, HandshakeScheme, HandshakeStep, ServerHandshake } from '../protocol/handshake';
+
+export interface HandshakeHooks {
+  /** Raw bytes to write to the peer (S0/S1/S2 or C2). */
+  send(bytes: Buffer): void;
+  /** Called once, when the handshake is complete, before the first chunk bytes are emitted. */
+  done?(scheme: HandshakeScheme | undefined): void;
+}
+
+function handshakeOperator(
+  party: { push(data: Buffer): HandshakeStep; readonly done: boolean; readonly scheme: HandshakeScheme | undefined },
+  hooks: HandshakeHooks,
+): OperatorFunction<Buffer, Buffer> {
+  return (source) =>
+    new Observable<Buffer>((subscriber) =>
+      source.subscribe({
+        next(data) {
+          if (party.done) return subscriber.next(data);
+          let step: HandshakeStep;
+          try {
+            step = party.push(data);
+          } catch (error) {
+            return subscriber.error(error);
+          }
+          for (const bytes of step.output) hooks.send(bytes);
+          if (!step.done) return;
+          hooks.done?.(party.scheme);
+          if (step.leftover.length > 0) subscriber.next(step.leftover);
+        },
+        error: (error) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      }),
+    );
+}
+
+/**
+ * Server side: consumes C0/C1/C2, answers S0/S1/S2 through `hooks.send`, then passes
+ * the chunk stream bytes through (starting with any bytes that came after C2).
+ */
+export function acceptHandshake(hooks: HandshakeHooks, handshake = new ServerHandshake()): OperatorFunction<Buffer, Buffer> {
+  return handshakeOperator(handshake, hooks);
+}
+
+/** Client side: the caller has sent `handshake.start()`; this consumes S0/S1/S2 and answers C2. */
+export function initiateHandshake(hooks: HandshakeHooks, handshake: ClientHandshake): OperatorFunction<Buffer, Buffer> {
+  return handshakeOperator(handshake, hooks);
+}

@@ -1,0 +1,62 @@
+import type { Duplex } from 'node:stream';
+import { ChunkEncoder } from '../protocol/chunk/encoder';
+import { encodeControl } from '../protocol/control';
+import { RtmpMessage } from '../protocol/message';
+
+/**
+ * The outgoing half of a connection: chunk-encodes messages and writes them to the
+ * transport. Writes within one tick are corked together, so a burst (a reply plus
+ * its status messages, or one media message to many players) leaves as one write.
+ */
+export class MessageWriter {
+  bytesSent = 0;
+  messagesSent = 0;
+  private readonly encoder = new ChunkEncoder();
+  private corked = false;
+
+  constructor(private readonly transport: Duplex) {}
+
+  get chunkSize(): number {
+    return this.encoder.chunkSize;
+  }
+
+  /** Bytes accepted by `write` but not yet handed to the operating system. */
+  get queuedBytes(): number {
+    return this.transport.writableLength;
+  }
+
+  get writable(): boolean {
+    return this.transport.writable && !this.transport.destroyed;
+  }
+
+  send(message: RtmpMessage): boolean {
+    return this.writeRaw(this.encoder.encode(message), 1);
+  }
+
+  /** Writes bytes encoded elsewhere with `encodeStandalone`, shared between peers. */
+  sendEncoded(bytes: Buffer, message: RtmpMessage): boolean {
+    this.encoder.adopt(message);
+    return this.writeRaw(bytes, 1);
+  }
+
+  /** Sends Set Chunk Size and switches to the new size for everything after it. */
+  setChunkSize(size: number): void {
+    this.send(encodeControl({ kind: 'setChunkSize', size }));
+    this.encoder.chunkSize = size;
+  }
+
+  writeRaw(bytes: Buffer, messages = 0): boolean {
+    if (!this.writable) return false;
+    if (!this.corked) {
+      this.corked = true;
+      this.transport.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.transport.uncork();
+      });
+    }
+    this.bytesSent += bytes.length;
+    this.messagesSent += messages;
+    return this.transport.write(bytes);
+  }
+}

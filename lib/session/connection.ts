@@ -1,0 +1,386 @@
+import type { Duplex } from 'node:stream';
+import { Actor, createActor } from 'xstate';
+import { defer, distinctUntilChanged, filter, from, map, Observable, share, startWith, Subscription, tap } from 'rxjs';
+import { AmfValue } from '../protocol/amf/values';
+import { decodeCommand, encodeCommand, Command, ObjectEncoding } from '../protocol/commands';
+import { ControlMessage, decodeControl, encodeControl, PeerBandwidthLimit } from '../protocol/control';
+import { ProtocolError } from '../protocol/errors';
+import { ChunkStreamIds, RtmpMessage } from '../protocol/message';
+import { ConnectProperties, NetCommand, parseNetCommand, status } from '../protocol/net-commands';
+import { acceptHandshake } from '../pipeline/handshake';
+import { demuxChunks } from '../pipeline/demux';
+import { dispatchCommands } from '../pipeline/dispatch';
+import { isCommandMessage, isControlMessage, isDataMessage, isMediaMessage } from '../pipeline/kinds';
+import { fromTransport } from '../pipeline/transport';
+import { MessageWriter } from '../pipeline/writer';
+import { CallDispatcher } from './calls';
+import { decide } from './decide';
+import type { CallEvent, CallHandler, ConnectHandler, HandlerRegistry, StreamHandler } from './handlers';
+import { connectionMachine, ConnectionStateName } from './machine';
+import type { NetStream } from './net-stream';
+import { Logger, SessionOptions } from './options';
+import { StreamController } from './streams';
+import { Upkeep } from './upkeep';
+
+export interface ConnectionStats {
+  state: ConnectionStateName;
+  bytesIn: number;
+  bytesOut: number;
+  messagesIn: number;
+  messagesOut: number;
+  /** Milliseconds since the transport was accepted. */
+  uptime: number;
+  pendingCalls: number;
+  streams: number;
+  /** Round trip of the last ping, when one was answered (ms). */
+  roundTrip: number | undefined;
+}
+
+const CLOSE_GRACE_MS = 2_000;
+
+/**
+ * One client connection: an xstate actor for its control plane, RxJS pipelines for
+ * its messages. Applications see it in their handlers and may register handlers of
+ * their own on it, which take precedence over the server's.
+ */
+export class Connection {
+  /** Free for the application: per-connection state such as a camera position. */
+  readonly properties = new Map<string, unknown>();
+  readonly actor: Actor<typeof connectionMachine>;
+  /** Resolves with the reason once the connection has closed and been torn down. */
+  readonly closed: Promise<string>;
+  connectProperties: ConnectProperties | undefined;
+
+  private readonly writer: MessageWriter;
+  private readonly calls: CallDispatcher;
+  private readonly streamController: StreamController;
+  private readonly upkeep: Upkeep;
+  private readonly subscription = new Subscription();
+  private readonly ownCalls = new Map<string, CallHandler>();
+  private ownDefaultCall: CallHandler | undefined;
+  private readonly ownStreamHandlers: StreamHandler[] = [];
+  private readonly startedAt = Date.now();
+  private bytesIn = 0;
+  private messagesIn = 0;
+  private acceptedBy: ConnectHandler | undefined;
+  private connectStarted = false;
+  private settleConnect!: (accepted: boolean) => void;
+  private readonly connectDecision = new Promise<boolean>((resolve) => (this.settleConnect = resolve));
+  private resolveClosed!: (reason: string) => void;
+  private tornDown = false;
+
+  constructor(
+    readonly id: string,
+    private readonly transport: Duplex,
+    readonly remoteAddress: string,
+    private readonly registry: HandlerRegistry,
+    private readonly options: SessionOptions,
+    private readonly logger: Logger,
+  ) {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.writer = new MessageWriter(transport);
+    const machine = connectionMachine.provide({ actions: { closeTransport: () => this.endTransport() } });
+    this.actor = createActor(machine, {
+      input: { id, remoteAddress, timeouts: { handshake: options.handshakeTimeout, connect: options.connectTimeout } },
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    this.calls = new CallDispatcher({
+      connection: this,
+      reply: (txn, result, value, description) => this.reply(txn, result, value, description),
+      send: (name, txn, args) => this.sendCommand({ name, transactionId: txn, commandObject: null, args }),
+      handlerFor: (procedure) => this.ownCalls.get(procedure) ?? this.registry.callHandlers.get(procedure) ?? this.ownDefaultCall ?? this.registry.defaultCallHandler,
+      warn: (message) => this.logger.warn(`${this.label} ${message}`),
+    });
+    this.streamController = new StreamController({
+      connection: this,
+      output: { send: (message) => this.send(message), objectEncoding: () => this.objectEncoding },
+      handlers: () => [...this.ownStreamHandlers, ...this.registry.streamHandlers],
+      reply: (txn, result, value, description) => this.reply(txn, result, value, description),
+      activity: (active) => this.actor.send({ type: active ? 'STREAM_ACTIVE' : 'STREAM_INACTIVE' }),
+      maxStreams: options.maxStreams,
+    });
+    this.upkeep = new Upkeep(
+      {
+        sendControl: (control) => this.sendControl(control),
+        close: (reason) => this.close(reason),
+        setBufferLength: (streamId, ms) => {
+          const stream = this.streamController.streams.get(streamId);
+          if (stream !== undefined) stream.bufferLength = ms;
+        },
+      },
+      options,
+    );
+  }
+
+  /** Short form for log lines: id and peer. */
+  get label(): string {
+    return `conn ${this.id} ${this.remoteAddress}`;
+  }
+
+  get app(): string | undefined {
+    return this.connectProperties?.app;
+  }
+
+  get objectEncoding(): ObjectEncoding {
+    return this.connectProperties?.objectEncoding ?? 0;
+  }
+
+  get state(): ConnectionStateName {
+    return this.actor.getSnapshot().value as ConnectionStateName;
+  }
+
+  /** Every state the connection passes through, starting with the current one. */
+  get state$(): Observable<ConnectionStateName> {
+    return defer(() => from(this.actor).pipe(startWith(this.actor.getSnapshot()))).pipe(
+      map((snapshot) => snapshot.value as ConnectionStateName),
+      distinctUntilChanged(),
+    );
+  }
+
+  get streams(): ReadonlyMap<number, NetStream> {
+    return this.streamController.streams;
+  }
+
+  stats(): ConnectionStats {
+    return {
+      state: this.state,
+      bytesIn: this.bytesIn,
+      bytesOut: this.writer.bytesSent,
+      messagesIn: this.messagesIn,
+      messagesOut: this.writer.messagesSent,
+      uptime: Date.now() - this.startedAt,
+      pendingCalls: this.calls.inFlight,
+      streams: this.streamController.streams.size,
+      roundTrip: this.upkeep.roundTrip,
+    };
+  }
+
+  /** Handles calls of `procedure` on this connection only, before the server's handlers. */
+  onCall(procedure: string, handler: CallHandler): this {
+    this.ownCalls.set(procedure, handler);
+    return this;
+  }
+
+  onDefaultCall(handler: CallHandler): this {
+    this.ownDefaultCall = handler;
+    return this;
+  }
+
+  onStream(handler: StreamHandler): this {
+    this.ownStreamHandlers.push(handler);
+    return this;
+  }
+
+  /** Calls of `procedure` (`*` for all) as an Observable; a call with no handler waits for a subscriber to `respond`. */
+  callsOf(procedure: string): Observable<CallEvent> {
+    return this.calls.calls(procedure);
+  }
+
+  /** Calls a procedure on the client; resolves with its `_result`, rejects on `_error`, timeout or disconnect. */
+  invoke(procedure: string, ...args: AmfValue[]): Promise<AmfValue> {
+    return this.calls.invoke(procedure, args, this.options.invokeTimeout);
+  }
+
+  /** Ends the server side of a playing stream (Play.Stop, Stream EOF). */
+  stopPlaying(stream: NetStream, description?: string): void {
+    this.streamController.stopPlaying(stream, description);
+  }
+
+  close(reason = 'closed by the server'): void {
+    if (this.tornDown) return;
+    this.actor.send({ type: 'CLOSE', reason });
+  }
+
+  /** Waits for running call handlers, for a graceful shutdown. */
+  whenCallsSettled(): Promise<void> {
+    return this.calls.whenIdle();
+  }
+
+  start(): void {
+    this.transport.once('close', () => this.teardown());
+    this.actor.start();
+    const messages$ = fromTransport(this.transport).pipe(
+      tap((bytes) => {
+        this.bytesIn += bytes.length;
+        this.upkeep.received(this.bytesIn);
+      }),
+      acceptHandshake({
+        send: (bytes) => this.writer.writeRaw(bytes),
+        done: () => this.actor.send({ type: 'HANDSHAKE_DONE' }),
+      }),
+      demuxChunks({ maxMessageSize: this.options.maxMessageSize, maxPendingBytes: this.options.maxPendingBytes }),
+      tap(() => this.messagesIn++),
+      share(),
+    );
+    const fail = (error: unknown): void => this.fail(error);
+    this.subscription.add(
+      messages$.pipe(filter(isControlMessage), map((m) => decodeControl(m.typeId, m.payload))).subscribe({
+        next: (control) => this.upkeep.handle(control),
+        error: fail,
+      }),
+    );
+    this.subscription.add(
+      messages$
+        .pipe(
+          filter(isCommandMessage),
+          map((m) => ({ streamId: m.streamId, command: decodeCommand(m.typeId, m.payload) })),
+          dispatchCommands((c) => this.handleCommand(c.streamId, c.command), fail),
+        )
+        .subscribe({ error: fail }),
+    );
+    this.subscription.add(
+      messages$.pipe(filter((m) => isMediaMessage(m) || isDataMessage(m))).subscribe({
+        next: (m) => this.streamController.receive(m),
+        error: () => undefined,
+      }),
+    );
+  }
+
+  private fail(error: unknown): void {
+    const why = error instanceof ProtocolError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+    if (!this.tornDown) this.logger.warn(`${this.label} protocol error, closing: ${why}`);
+    this.close(why);
+  }
+
+  private async handleCommand(streamId: number, command: Command): Promise<void> {
+    let net: NetCommand;
+    try {
+      net = parseNetCommand(command);
+    } catch (error) {
+      const description = error instanceof Error ? error.message : String(error);
+      if (command.transactionId > 0) this.reply(command.transactionId, 'error', null, description);
+      this.logger.warn(`${this.label} bad ${command.name} command: ${description}`);
+      return;
+    }
+    if (net.kind === 'connect') return this.handleConnect(net);
+    if (net.kind === 'result' || net.kind === 'error') {
+      if (!this.calls.settle(net.kind, net.transactionId, net.args)) this.logger.warn(`${this.label} answer to unknown transaction ${net.transactionId}`);
+      return;
+    }
+    if (!(await this.connectDecision)) return;
+    switch (net.kind) {
+      case 'call':
+        if (this.calls.inFlight >= this.options.maxPendingCalls) {
+          return this.reply(net.transactionId, 'error', null, `more than ${this.options.maxPendingCalls} calls in flight`);
+        }
+        return this.calls.dispatch(net.procedure, net.transactionId, net.commandObject, net.args);
+      case 'createStream':
+        return this.streamController.create(net.transactionId);
+      case 'deleteStream':
+        return this.streamController.delete(net.streamId);
+      case 'close':
+        return this.close('client sent close');
+      case 'FCPublish':
+      case 'FCUnpublish':
+      case 'FCSubscribe': {
+        const answer = { FCPublish: ['onFCPublish', 'NetStream.Publish.Start'], FCUnpublish: ['onFCUnpublish', 'NetStream.Unpublish.Success'], FCSubscribe: ['onFCSubscribe', 'NetStream.Play.Start'] }[net.kind];
+        this.sendCommand({ name: answer[0]!, transactionId: 0, commandObject: null, args: [status(answer[1]!, net.streamName)] });
+        if (net.transactionId > 0) this.reply(net.transactionId, 'ok', undefined);
+        return;
+      }
+      case 'getStreamLength':
+        return this.reply(net.transactionId, 'ok', 0);
+      case 'releaseStream':
+      case 'checkBandwidth':
+        if (net.transactionId > 0) this.reply(net.transactionId, 'ok', undefined);
+        return;
+      case 'onStatus':
+        return;
+      default:
+        return this.streamController.handle(streamId, net);
+    }
+  }
+
+  private async handleConnect(net: Extract<NetCommand, { kind: 'connect' }>): Promise<void> {
+    if (this.connectStarted) return this.reply(net.transactionId, 'error', null, 'already connected');
+    this.connectStarted = true;
+    this.connectProperties = net.properties;
+    this.actor.send({ type: 'CONNECT_REQUESTED', app: net.properties.app });
+    const request = { properties: net.properties, args: net.args };
+    const verdict = await decide(this.registry.connectHandlers, (h) => h.connect(this, request), {
+      accepted: false,
+      description: `No application accepts connections to ${net.properties.app}.`,
+    });
+    if (this.tornDown) return;
+    if (!verdict.accepted) {
+      this.sendCommand({
+        name: '_error',
+        transactionId: net.transactionId,
+        commandObject: null,
+        args: [status('NetConnection.Connect.Rejected', verdict.description, 'error')],
+      });
+      this.logger.info(`${this.label} connect to ${net.properties.app} rejected: ${verdict.description}`);
+      this.settleConnect(false);
+      this.actor.send({ type: 'CONNECT_REJECTED', reason: `connect rejected: ${verdict.description}` });
+      return;
+    }
+    this.acceptedBy = verdict.by;
+    this.sendControl({ kind: 'windowAcknowledgementSize', size: this.options.windowAckSize });
+    this.sendControl({ kind: 'setPeerBandwidth', size: this.options.peerBandwidth, limit: PeerBandwidthLimit.Dynamic });
+    this.writer.setChunkSize(this.options.chunkSize);
+    this.sendCommand({
+      name: '_result',
+      transactionId: net.transactionId,
+      commandObject: { fmsVer: 'FMS/3,5,7,7009', capabilities: 31, mode: 1 },
+      args: [{ ...status('NetConnection.Connect.Success', 'Connection succeeded.'), objectEncoding: this.objectEncoding }],
+    });
+    this.actor.send({ type: 'CONNECT_ACCEPTED' });
+    this.upkeep.start();
+    this.settleConnect(true);
+    const client = net.properties.flashVer ? ` (${net.properties.flashVer})` : '';
+    this.logger.info(`${this.label} connected to ${net.properties.app}${client}`);
+  }
+
+  private send(message: RtmpMessage): boolean {
+    return this.writer.send(message);
+  }
+
+  private sendControl(control: ControlMessage): void {
+    this.writer.send(encodeControl(control));
+  }
+
+  private sendCommand(command: Command, streamId = 0): void {
+    const { typeId, payload } = encodeCommand(command, this.objectEncoding);
+    this.writer.send({ chunkStreamId: ChunkStreamIds.command, timestamp: 0, typeId, streamId, payload });
+  }
+
+  private reply(transactionId: number, result: 'ok' | 'error', value: AmfValue, description?: string): void {
+    if (result === 'ok') {
+      this.sendCommand({ name: '_result', transactionId, commandObject: null, args: [value] });
+    } else {
+      this.sendCommand({
+        name: '_error',
+        transactionId,
+        commandObject: null,
+        args: [status('NetConnection.Call.Failed', description ?? 'Call failed.', 'error')],
+      });
+    }
+  }
+
+  private endTransport(): void {
+    this.transport.end();
+    // A peer that never closes its side must not hold the connection open.
+    setTimeout(() => this.transport.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  private teardown(): void {
+    if (this.tornDown) return;
+    this.tornDown = true;
+    this.actor.send({ type: 'TRANSPORT_CLOSED' });
+    const reason = this.actor.getSnapshot().context.closeReason ?? 'peer closed the connection';
+    this.settleConnect(false);
+    this.upkeep.stop();
+    this.subscription.unsubscribe();
+    this.streamController.deleteAll();
+    this.calls.close(reason);
+    this.actor.stop();
+    try {
+      this.acceptedBy?.disconnect?.(this, reason);
+    } catch (error) {
+      this.logger.error(`${this.label} disconnect handler threw: ${String(error)}`);
+    }
+    const { bytesIn, bytesOut } = this.stats();
+    this.logger.info(`${this.label} closed: ${reason} (in ${bytesIn} B, out ${bytesOut} B, ${Math.round((Date.now() - this.startedAt) / 1000)} s)`);
+    this.resolveClosed(reason);
+  }
+}

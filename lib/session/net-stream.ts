@@ -1,0 +1,88 @@
+import { Observable, Subject } from 'rxjs';
+import { AmfObject, AmfValue } from '../protocol/amf/values';
+import { encodeCommand, encodeData, ObjectEncoding } from '../protocol/commands';
+import { encodeControl } from '../protocol/control';
+import { ChunkStreamIds, MessageType, RtmpMessage } from '../protocol/message';
+import { status, StatusInfo } from '../protocol/net-commands';
+import type { Connection } from './connection';
+
+export type NetStreamState = 'idle' | 'playing' | 'paused' | 'publishing' | 'closed';
+
+/** How a stream reaches its connection's writer, without knowing the connection. */
+export interface StreamOutput {
+  send(message: RtmpMessage): boolean;
+  objectEncoding(): ObjectEncoding;
+}
+
+/**
+ * A NetStream: one message stream id on a connection, created by createStream. It
+ * plays (the server sends media) or publishes (the client sends media).
+ */
+export class NetStream {
+  state: NetStreamState = 'idle';
+  /** The name given to play or publish. */
+  name: string | undefined;
+  receiveAudio = true;
+  receiveVideo = true;
+  /** The client's buffer length from Set Buffer Length (ms). */
+  bufferLength = 0;
+  private published = new Subject<RtmpMessage>();
+
+  constructor(
+    readonly id: number,
+    readonly connection: Connection,
+    private readonly output: StreamOutput,
+  ) {}
+
+  /** Media (audio, video, aggregate) and data messages the client publishes on this stream. */
+  get published$(): Observable<RtmpMessage> {
+    return this.published.asObservable();
+  }
+
+  /** Sends `onStatus` on this stream. */
+  sendStatus(code: string, description: string, level: StatusInfo['level'] = 'status', extra: AmfObject = {}): void {
+    const info = status(code, description, level, { details: this.name ?? '', ...extra });
+    const { typeId, payload } = encodeCommand({ name: 'onStatus', transactionId: 0, commandObject: null, args: [info] }, this.output.objectEncoding());
+    this.output.send({ chunkStreamId: ChunkStreamIds.data, timestamp: 0, typeId, streamId: this.id, payload });
+  }
+
+  /** Sends a data message (onMetaData, |RtmpSampleAccess, …) to the client on this stream. */
+  sendData(name: string, values: AmfValue[], timestamp = 0): void {
+    const { typeId, payload } = encodeData({ name, values }, this.output.objectEncoding());
+    this.output.send({ chunkStreamId: ChunkStreamIds.data, timestamp, typeId, streamId: this.id, payload });
+  }
+
+  /** Sends one audio or video message to the client; honours receiveAudio / receiveVideo. */
+  sendMedia(typeId: MessageType.Audio | MessageType.Video, timestamp: number, payload: Buffer): boolean {
+    if (typeId === MessageType.Audio && !this.receiveAudio) return true;
+    if (typeId === MessageType.Video && !this.receiveVideo) return true;
+    const chunkStreamId = typeId === MessageType.Audio ? ChunkStreamIds.audio : ChunkStreamIds.video;
+    return this.output.send({ chunkStreamId, timestamp, typeId, streamId: this.id, payload });
+  }
+
+  sendStreamBegin(): void {
+    this.output.send(encodeControl({ kind: 'streamBegin', streamId: this.id }));
+  }
+
+  sendStreamEof(): void {
+    this.output.send(encodeControl({ kind: 'streamEof', streamId: this.id }));
+  }
+
+  /** @internal the session feeds what the client publishes. */
+  receive(message: RtmpMessage): void {
+    if (this.state === 'publishing') this.published.next(message);
+  }
+
+  /** @internal */
+  beginPublishing(name: string): void {
+    if (this.published.closed || this.published.isStopped) this.published = new Subject<RtmpMessage>();
+    this.name = name;
+    this.state = 'publishing';
+  }
+
+  /** @internal */
+  endPublishing(): void {
+    this.state = 'idle';
+    this.published.complete();
+  }
+}

@@ -1,0 +1,66 @@
+import type { SchedulerLike } from 'rxjs';
+import type { ActorOptions, AnyActorLogic } from 'xstate';
+
+type Clock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
+
+/** Every limit and protocol setting of a session, in one place, with its default. */
+export interface SessionOptions {
+  /** Largest incoming message (bytes). */
+  maxMessageSize: number;
+  /** Largest total of incoming partial messages across chunk streams (bytes). */
+  maxPendingBytes: number;
+  /** A peer that has not finished the handshake after this long is dropped (ms). */
+  handshakeTimeout: number;
+  /** A peer that has not sent connect this long after the handshake is dropped (ms). */
+  connectTimeout: number;
+  /** After this long without a byte from the peer, a ping request is sent (ms). */
+  pingInterval: number;
+  /** A peer that sends nothing for this long, pings included, is taken for dead (ms). */
+  idleTimeout: number;
+  /** Commands being handled at once on one connection; more are answered with `_error`. */
+  maxPendingCalls: number;
+  /** How long `invoke()` waits for the client's answer (ms). */
+  invokeTimeout: number;
+  /** Streams one connection may create. */
+  maxStreams: number;
+  /** Our outgoing chunk size, announced after connect. */
+  chunkSize: number;
+  /** Window Acknowledgement Size we announce: the peer acknowledges every this many bytes. */
+  windowAckSize: number;
+  /** Set Peer Bandwidth we announce (dynamic). */
+  peerBandwidth: number;
+  /** Scheduler for the session's timers; tests pass a virtual-time one. */
+  scheduler?: SchedulerLike;
+  /** Clock for the connection actor's delays; tests pass xstate's SimulatedClock. */
+  clock?: Clock;
+}
+
+export const defaultSessionOptions: SessionOptions = {
+  maxMessageSize: 8 * 1024 * 1024,
+  maxPendingBytes: 16 * 1024 * 1024,
+  handshakeTimeout: 10_000,
+  connectTimeout: 10_000,
+  pingInterval: 15_000,
+  idleTimeout: 60_000,
+  maxPendingCalls: 64,
+  invokeTimeout: 30_000,
+  maxStreams: 32,
+  chunkSize: 4096,
+  windowAckSize: 2_500_000,
+  peerBandwidth: 2_500_000,
+};
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** One line per event on standard error, with an ISO time. */
+export const consoleLogger: Logger = {
+  info: (message) => console.error(`${new Date().toISOString()} INFO  ${message}`),
+  warn: (message) => console.error(`${new Date().toISOString()} WARN  ${message}`),
+  error: (message) => console.error(`${new Date().toISOString()} ERROR ${message}`),
+};
+
+export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };

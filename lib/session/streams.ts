@@ -1,0 +1,176 @@
+import { AmfValue } from '../protocol/amf/values';
+import { MessageType, RtmpMessage } from '../protocol/message';
+import { NetCommand } from '../protocol/net-commands';
+import type { Connection } from './connection';
+import { decide } from './decide';
+import type { StreamHandler } from './handlers';
+import { NetStream, StreamOutput } from './net-stream';
+
+/** What the stream controller needs from its connection. */
+export interface StreamHost {
+  readonly connection: Connection;
+  readonly output: StreamOutput;
+  handlers(): readonly StreamHandler[];
+  reply(transactionId: number, result: 'ok' | 'error', value: AmfValue, description?: string): void;
+  /** Tells the connection actor a stream became active or inactive. */
+  activity(active: boolean): void;
+  maxStreams: number;
+}
+
+type StreamCommand = Extract<
+  NetCommand,
+  { kind: 'play' | 'play2' | 'publish' | 'pause' | 'seek' | 'receiveAudio' | 'receiveVideo' | 'closeStream' }
+>;
+
+/** Creates, runs and deletes the NetStreams of one connection, asking the stream handlers at each step. */
+export class StreamController {
+  readonly streams = new Map<number, NetStream>();
+  private nextId = 1;
+
+  constructor(private readonly host: StreamHost) {}
+
+  private each(call: (handler: StreamHandler) => void): void {
+    for (const handler of this.host.handlers()) call(handler);
+  }
+
+  async create(transactionId: number): Promise<void> {
+    if (this.streams.size >= this.host.maxStreams) {
+      return this.host.reply(transactionId, 'error', null, `at most ${this.host.maxStreams} streams per connection`);
+    }
+    const verdict = await decide(this.host.handlers(), (h) => h.createStream?.(this.host.connection), { accepted: true });
+    if (!verdict.accepted) return this.host.reply(transactionId, 'error', null, verdict.description);
+    const id = this.nextId++;
+    this.streams.set(id, new NetStream(id, this.host.connection, this.host.output));
+    this.host.reply(transactionId, 'ok', id);
+  }
+
+  delete(id: number): void {
+    const stream = this.streams.get(id);
+    if (stream === undefined) return;
+    this.stopActivity(stream);
+    stream.state = 'closed';
+    this.streams.delete(id);
+    this.each((h) => h.deleteStream?.(stream));
+  }
+
+  /** The connection ended: every stream stops and is deleted. */
+  deleteAll(): void {
+    for (const id of [...this.streams.keys()]) this.delete(id);
+  }
+
+  /** Media and data the client sends on a stream go to that stream's subscribers only. */
+  receive(message: RtmpMessage): void {
+    this.streams.get(message.streamId)?.receive(message);
+  }
+
+  async handle(streamId: number, command: StreamCommand): Promise<void> {
+    const stream = this.streams.get(streamId);
+    if (stream === undefined) return;
+    switch (command.kind) {
+      case 'play': {
+        const { streamName, start, duration, reset } = command;
+        return this.play(stream, { streamName, start, duration, reset });
+      }
+      case 'play2':
+        return this.play(stream, {
+          streamName: String(command.parameters.streamName ?? ''),
+          start: typeof command.parameters.start === 'number' ? command.parameters.start : -2,
+          duration: typeof command.parameters.len === 'number' ? command.parameters.len : -1,
+          reset: true,
+        });
+      case 'publish':
+        return this.publish(stream, command.streamName, command.publishType);
+      case 'pause':
+        return this.pause(stream, command.pause, command.milliseconds);
+      case 'seek':
+        this.each((h) => h.seek?.(stream, command.milliseconds));
+        return stream.sendStatus('NetStream.Seek.Notify', `Seeking ${command.milliseconds} (stream ID: ${stream.id}).`, 'status');
+      case 'receiveAudio':
+        stream.receiveAudio = command.enabled;
+        return;
+      case 'receiveVideo':
+        stream.receiveVideo = command.enabled;
+        return;
+      case 'closeStream':
+        return this.stopActivity(stream);
+    }
+  }
+
+  private async play(stream: NetStream, request: { streamName: string; start: number; duration: number; reset: boolean }): Promise<void> {
+    // A new play on a playing stream replaces the old one.
+    this.stopActivity(stream);
+    const verdict = await decide(this.host.handlers(), (h) => h.play?.(stream, request), {
+      accepted: false,
+      code: 'NetStream.Play.StreamNotFound',
+      description: `Stream ${request.streamName} not found.`,
+    });
+    if (!verdict.accepted) {
+      return stream.sendStatus(verdict.code ?? 'NetStream.Play.Failed', verdict.description, 'error');
+    }
+    stream.name = request.streamName;
+    stream.state = 'playing';
+    stream.sendStreamBegin();
+    if (request.reset) stream.sendStatus('NetStream.Play.Reset', `Playing and resetting ${request.streamName}.`);
+    stream.sendStatus('NetStream.Play.Start', `Started playing ${request.streamName}.`);
+    stream.sendData('|RtmpSampleAccess', [true, true]);
+    this.host.activity(true);
+  }
+
+  private async publish(stream: NetStream, streamName: string, publishType: 'live' | 'record' | 'append'): Promise<void> {
+    this.stopActivity(stream);
+    const verdict = await decide(this.host.handlers(), (h) => h.publish?.(stream, { streamName, publishType }), {
+      accepted: false,
+      code: 'NetStream.Publish.Denied',
+      description: `Publishing ${streamName} is not allowed here.`,
+    });
+    if (!verdict.accepted) {
+      return stream.sendStatus(verdict.code ?? 'NetStream.Publish.Denied', verdict.description, 'error');
+    }
+    stream.beginPublishing(streamName);
+    stream.sendStatus('NetStream.Publish.Start', `${streamName} is now published.`);
+    this.host.activity(true);
+  }
+
+  private pause(stream: NetStream, pause: boolean, milliseconds: number): void {
+    if (pause && stream.state === 'playing') {
+      stream.state = 'paused';
+      this.each((h) => h.pause?.(stream, milliseconds));
+      stream.sendStreamEof();
+      stream.sendStatus('NetStream.Pause.Notify', `Pausing ${stream.name ?? ''}.`);
+    } else if (!pause && stream.state === 'paused') {
+      stream.state = 'playing';
+      this.each((h) => h.resume?.(stream, milliseconds));
+      stream.sendStreamBegin();
+      stream.sendStatus('NetStream.Unpause.Notify', `Unpausing ${stream.name ?? ''}.`);
+    }
+  }
+
+  /** Ends whatever the stream was doing, telling the handlers. */
+  private stopActivity(stream: NetStream): void {
+    if (stream.state === 'playing' || stream.state === 'paused') {
+      stream.state = 'idle';
+      this.each((h) => h.stop?.(stream));
+      this.host.activity(false);
+    } else if (stream.state === 'publishing') {
+      stream.endPublishing();
+      stream.sendStatus('NetStream.Unpublish.Success', `${stream.name ?? ''} is now unpublished.`);
+      this.each((h) => h.unpublish?.(stream));
+      this.host.activity(false);
+    }
+  }
+
+  /** Stops a playing stream from the server side: Play.Stop, then Stream EOF. */
+  stopPlaying(stream: NetStream, description = 'Stopped playing.'): void {
+    if (stream.state !== 'playing' && stream.state !== 'paused') return;
+    stream.sendStatus('NetStream.Play.Stop', description);
+    stream.sendStreamEof();
+    this.stopActivity(stream);
+  }
+}
+
+export const isMediaOrData = (typeId: number): boolean =>
+  typeId === MessageType.Audio ||
+  typeId === MessageType.Video ||
+  typeId === MessageType.Aggregate ||
+  typeId === MessageType.DataAmf0 ||
+  typeId === MessageType.DataAmf3;

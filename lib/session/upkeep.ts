@@ -1,0 +1,97 @@
+import { interval, SchedulerLike, Subscription, asyncScheduler } from 'rxjs';
+import { ControlMessage } from '../protocol/control';
+
+export interface UpkeepHost {
+  sendControl(control: ControlMessage): void;
+  close(reason: string): void;
+  setBufferLength(streamId: number, milliseconds: number): void;
+}
+
+export interface UpkeepOptions {
+  pingInterval: number;
+  idleTimeout: number;
+  windowAckSize: number;
+  scheduler?: SchedulerLike;
+}
+
+/**
+ * The protocol's housekeeping for one connection: acknowledgements on the peer's
+ * window, answers to pings, pings of our own when the peer goes quiet, and the
+ * verdict that a silent peer is dead.
+ */
+export class Upkeep {
+  /** The window the peer announced; 0 until it does (then no acknowledgements are owed). */
+  peerWindow = 0;
+  /** Round trip of the last ping we sent (ms). */
+  roundTrip: number | undefined;
+  private acknowledgedAt = 0;
+  private lastHeard: number;
+  private pingSentAt: number | undefined;
+  private timer: Subscription | undefined;
+  private readonly scheduler: SchedulerLike;
+
+  constructor(
+    private readonly host: UpkeepHost,
+    private readonly options: UpkeepOptions,
+  ) {
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.lastHeard = this.scheduler.now();
+  }
+
+  /** Every read from the transport, with the running total of bytes received. */
+  received(totalBytes: number): void {
+    this.lastHeard = this.scheduler.now();
+    if (this.peerWindow > 0 && totalBytes - this.acknowledgedAt >= this.peerWindow) {
+      this.acknowledgedAt = totalBytes;
+      // The sequence number is the byte count modulo 2^32.
+      this.host.sendControl({ kind: 'acknowledgement', sequenceNumber: totalBytes % 0x100000000 });
+    }
+  }
+
+  handle(control: ControlMessage): void {
+    switch (control.kind) {
+      case 'windowAcknowledgementSize':
+        this.peerWindow = control.size;
+        return;
+      case 'setPeerBandwidth':
+        // The peer limits what we send; we answer with our window when it differs, as the spec asks.
+        if (control.size !== this.options.windowAckSize) {
+          this.host.sendControl({ kind: 'windowAcknowledgementSize', size: this.options.windowAckSize });
+        }
+        return;
+      case 'pingRequest':
+        this.host.sendControl({ kind: 'pingResponse', timestamp: control.timestamp });
+        return;
+      case 'pingResponse':
+        if (this.pingSentAt !== undefined) this.roundTrip = this.scheduler.now() - this.pingSentAt;
+        this.pingSentAt = undefined;
+        return;
+      case 'setBufferLength':
+        this.host.setBufferLength(control.streamId, control.milliseconds);
+        return;
+      default:
+        return;
+    }
+  }
+
+  start(): void {
+    const period = Math.max(10, Math.min(this.options.pingInterval, this.options.idleTimeout) / 2);
+    this.timer = interval(period, this.scheduler).subscribe(() => this.check());
+  }
+
+  stop(): void {
+    this.timer?.unsubscribe();
+    this.timer = undefined;
+  }
+
+  private check(): void {
+    const now = this.scheduler.now();
+    const quiet = now - this.lastHeard;
+    if (quiet >= this.options.idleTimeout) {
+      this.host.close(`peer sent nothing for ${Math.round(quiet / 1000)} s`);
+    } else if (quiet >= this.options.pingInterval && this.pingSentAt === undefined) {
+      this.pingSentAt = now;
+      this.host.sendControl({ kind: 'pingRequest', timestamp: now % 0x100000000 });
+    }
+  }
+}
