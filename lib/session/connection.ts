@@ -52,7 +52,7 @@ export class Connection {
   connectProperties: ConnectProperties | undefined;
 
   private readonly writer: MessageWriter;
-  private readonly calls: CallDispatcher;
+  private readonly dispatcher: CallDispatcher;
   private readonly streamController: StreamController;
   private readonly upkeep: Upkeep;
   private readonly subscription = new Subscription();
@@ -84,7 +84,7 @@ export class Connection {
       input: { id, remoteAddress, timeouts: { handshake: options.handshakeTimeout, connect: options.connectTimeout } },
       ...(options.clock ? { clock: options.clock } : {}),
     });
-    this.calls = new CallDispatcher({
+    this.dispatcher = new CallDispatcher({
       connection: this,
       reply: (txn, result, value, description) => this.reply(txn, result, value, description),
       send: (name, txn, args) => this.sendCommand({ name, transactionId: txn, commandObject: null, args }),
@@ -149,7 +149,7 @@ export class Connection {
       messagesIn: this.messagesIn,
       messagesOut: this.writer.messagesSent,
       uptime: Date.now() - this.startedAt,
-      pendingCalls: this.calls.inFlight,
+      pendingCalls: this.dispatcher.inFlight,
       streams: this.streamController.streams.size,
       roundTrip: this.upkeep.roundTrip,
     };
@@ -172,13 +172,13 @@ export class Connection {
   }
 
   /** Calls of `procedure` (`*` for all) as an Observable; a call with no handler waits for a subscriber to `respond`. */
-  callsOf(procedure: string): Observable<CallEvent> {
-    return this.calls.calls(procedure);
+  calls(procedure: string): Observable<CallEvent> {
+    return this.dispatcher.calls(procedure);
   }
 
   /** Calls a procedure on the client; resolves with its `_result`, rejects on `_error`, timeout or disconnect. */
   invoke(procedure: string, ...args: AmfValue[]): Promise<AmfValue> {
-    return this.calls.invoke(procedure, args, this.options.invokeTimeout);
+    return this.dispatcher.invoke(procedure, args, this.options.invokeTimeout);
   }
 
   /** Ends the server side of a playing stream (Play.Stop, Stream EOF). */
@@ -193,7 +193,7 @@ export class Connection {
 
   /** Waits for running call handlers, for a graceful shutdown. */
   whenCallsSettled(): Promise<void> {
-    return this.calls.whenIdle();
+    return this.dispatcher.whenIdle();
   }
 
   start(): void {
@@ -254,16 +254,16 @@ export class Connection {
     }
     if (net.kind === 'connect') return this.handleConnect(net);
     if (net.kind === 'result' || net.kind === 'error') {
-      if (!this.calls.settle(net.kind, net.transactionId, net.args)) this.logger.warn(`${this.label} answer to unknown transaction ${net.transactionId}`);
+      if (!this.dispatcher.settle(net.kind, net.transactionId, net.args)) this.logger.warn(`${this.label} answer to unknown transaction ${net.transactionId}`);
       return;
     }
     if (!(await this.connectDecision)) return;
     switch (net.kind) {
       case 'call':
-        if (this.calls.inFlight >= this.options.maxPendingCalls) {
+        if (this.dispatcher.inFlight >= this.options.maxPendingCalls) {
           return this.reply(net.transactionId, 'error', null, `more than ${this.options.maxPendingCalls} calls in flight`);
         }
-        return this.calls.dispatch(net.procedure, net.transactionId, net.commandObject, net.args);
+        return this.dispatcher.dispatch(net.procedure, net.transactionId, net.commandObject, net.args);
       case 'createStream':
         return this.streamController.create(net.transactionId);
       case 'deleteStream':
@@ -372,7 +372,7 @@ export class Connection {
     this.upkeep.stop();
     this.subscription.unsubscribe();
     this.streamController.deleteAll();
-    this.calls.close(reason);
+    this.dispatcher.close(reason);
     this.actor.stop();
     try {
       this.acceptedBy?.disconnect?.(this, reason);
