@@ -22,3 +22,4 @@ export { fromTransport } from './pipeline/transport';
 export { MessageWriter } from './pipeline/writer';
 export * from './pipeline/kinds';
 export * as protocol from './protocol';
+export * from './client';

@@ -19,7 +19,9 @@ export type ProtocolErrorCode =
   | 'ERR_AMF_LENGTH'
   | 'ERR_AMF_EXTERNALIZABLE'
   | 'ERR_AMF_UNENCODABLE'
-  | 'ERR_COMMAND';
+  | 'ERR_COMMAND'
+  | 'ERR_MEDIA_TAG'
+  | 'ERR_FLV';
 
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';

@@ -132,17 +132,21 @@ export class StreamController {
   }
 
   private pause(stream: NetStream, pause: boolean, milliseconds: number): void {
+    if (stream.state !== 'playing' && stream.state !== 'paused') {
+      return stream.sendStatus('NetStream.Failed', 'pause needs a playing stream', 'error');
+    }
     if (pause && stream.state === 'playing') {
       stream.state = 'paused';
       this.each((h) => h.pause?.(stream, milliseconds));
       stream.sendStreamEof();
-      stream.sendStatus('NetStream.Pause.Notify', `Pausing ${stream.name ?? ''}.`);
     } else if (!pause && stream.state === 'paused') {
       stream.state = 'playing';
       this.each((h) => h.resume?.(stream, milliseconds));
       stream.sendStreamBegin();
-      stream.sendStatus('NetStream.Unpause.Notify', `Unpausing ${stream.name ?? ''}.`);
     }
+    // Pausing a paused stream (or resuming a playing one) changes nothing and is confirmed all the same.
+    if (pause) stream.sendStatus('NetStream.Pause.Notify', `Pausing ${stream.name ?? ''}.`);
+    else stream.sendStatus('NetStream.Unpause.Notify', `Unpausing ${stream.name ?? ''}.`);
   }
 
   /** Ends whatever the stream was doing, telling the handlers. */

@@ -1,7 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { ChunkDecoder } from '../../lib/protocol/chunk/decoder';
-import { ChunkEncoder, encodeStandalone } from '../../lib/protocol/chunk/encoder';
+import { ChunkEncoder, encodeChunkBody, encodeStandalone } from '../../lib/protocol/chunk/encoder';
 import { ProtocolError } from '../../lib/protocol/errors';
 import { MessageType, RtmpMessage } from '../../lib/protocol/message';
 import { encodeControl } from '../../lib/protocol/control';
@@ -274,4 +274,29 @@ test('random bytes never throw anything but ProtocolError', (t) => {
 test('decodeInPieces helper agrees with a single push', (t) => {
   const bytes = encodeAll([message(), message({ timestamp: 20 })]);
   t.deepEqual(decodeInPieces(bytes, [1]), decodeAll(bytes).map((m) => ({ ...m, payload: Buffer.from(m.payload) })));
+});
+
+test('a shared chunk body plus a per-peer header decodes like a whole encoding', (t) => {
+  const payload = Buffer.from(Array.from({ length: 9000 }, (_, i) => i % 251));
+  const body = encodeChunkBody(payload, 4096, 6);
+  t.is(body.length, 9000 + 2, 'two type-3 continuation headers');
+  const peers = [new ChunkEncoder(), new ChunkEncoder()];
+  for (const [i, encoder] of peers.entries()) {
+    encoder.chunkSize = 4096;
+    encoder.encode(message({ chunkStreamId: 6, typeId: 9, timestamp: 100 * i, payload: Buffer.alloc(10) }));
+    const header = encoder.encodeHeader({ chunkStreamId: 6, typeId: 9, streamId: 1, timestamp: 100 * i + 40 }, payload.length)!;
+    const decoded = decodeAll(Buffer.concat([encodeAll([message({ chunkStreamId: 6, typeId: 9, timestamp: 100 * i, payload: Buffer.alloc(10) })], 4096), header, body]), 4096);
+    t.is(decoded.length, 2);
+    t.deepEqual(decoded[1]!.payload, payload);
+    t.is(decoded[1]!.timestamp, 100 * i + 40);
+  }
+});
+
+test('a payload that fits one chunk is its own shared body, not a copy', (t) => {
+  const payload = Buffer.alloc(100, 3);
+  t.is(encodeChunkBody(payload, 128, 4), payload);
+});
+
+test('encodeHeader declines when an extended timestamp is needed', (t) => {
+  t.is(new ChunkEncoder().encodeHeader({ chunkStreamId: 6, typeId: 9, streamId: 1, timestamp: 0x1000000 }, 10), undefined);
 });

@@ -4,6 +4,7 @@ import { DEFAULT_CHUNK_SIZE } from './decoder';
 
 const EXTENDED_TIMESTAMP = 0xffffff;
 const MESSAGE_HEADER_SIZE = [11, 7, 3, 0] as const;
+const EMPTY = Buffer.alloc(0);
 
 interface SentHeader {
   timestamp: number;
@@ -12,7 +13,6 @@ interface SentHeader {
   streamId: number;
   /** Delta that a type-3 header would repeat, or -1 when the last header was type 0. */
   delta: number;
-  extended: boolean;
 }
 
 function basicHeaderSize(chunkStreamId: number): number {
@@ -93,6 +93,26 @@ export function encodeStandalone(message: RtmpMessage, chunkSize: number): Buffe
 }
 
 /**
+ * The chunks of a payload after its first chunk header: the payload with type-3
+ * continuation headers between chunks. It depends only on (chunk size, chunk
+ * stream), so it is built once and written to every peer; each peer adds its own
+ * first header from `ChunkEncoder.encodeHeader`. A payload that fits one chunk is
+ * returned as is, without a copy.
+ */
+export function encodeChunkBody(payload: Buffer, chunkSize: number, chunkStreamId: number): Buffer {
+  if (payload.length <= chunkSize) return payload;
+  const basic = basicHeaderSize(chunkStreamId);
+  const chunks = Math.ceil(payload.length / chunkSize);
+  const out = Buffer.allocUnsafe(payload.length + (chunks - 1) * basic);
+  let p = 0;
+  for (let offset = 0; offset < payload.length; offset += chunkSize) {
+    if (offset > 0) p = writeBasicHeader(out, p, 3, chunkStreamId);
+    p += payload.copy(out, p, offset, Math.min(offset + chunkSize, payload.length));
+  }
+  return out;
+}
+
+/**
  * Serializes outgoing messages for one peer, choosing for each the smallest header
  * that the peer can decode unambiguously.
  */
@@ -103,8 +123,29 @@ export class ChunkEncoder {
 
   encode(message: RtmpMessage): Buffer {
     checkMessage(message);
+    const { fmt, field, extended } = this.chooseHeader(message, message.payload.length);
+    const bytes = serialize(message, this.chunkSize, fmt, field, extended);
+    this.remember(message, message.payload.length, fmt, field);
+    return bytes;
+  }
+
+  /**
+   * Only the first chunk header for a message whose body comes from `encodeChunkBody`.
+   * Returns undefined when the header would need an extended timestamp, because
+   * continuation chunks then repeat it and a shared body cannot: use `encode` then.
+   */
+  encodeHeader(message: Omit<RtmpMessage, 'payload'>, length: number): Buffer | undefined {
+    const probe = { ...message, payload: EMPTY };
+    const { fmt, field, extended } = this.chooseHeader(probe, length);
+    if (extended) return undefined;
+    const header = serialize({ ...probe, payload: EMPTY }, this.chunkSize, fmt, field, false);
+    if (fmt <= 1) header.writeUIntBE(length, basicHeaderSize(message.chunkStreamId) + 3, 3);
+    this.remember(probe, length, fmt, field);
+    return header;
+  }
+
+  private chooseHeader(message: RtmpMessage, length: number): { fmt: number; field: number; extended: boolean } {
     const timestamp = message.timestamp >>> 0;
-    const length = message.payload.length;
     const previous = this.sent.get(message.chunkStreamId);
     const delta = previous === undefined ? 0 : (timestamp - previous.timestamp) >>> 0;
     let fmt: number;
@@ -120,29 +161,22 @@ export class ChunkEncoder {
       fmt = 2;
     }
     const field = fmt === 0 ? timestamp : delta;
-    const extended = field >= EXTENDED_TIMESTAMP;
-    const bytes = serialize(message, this.chunkSize, fmt, field, extended);
+    return { fmt, field, extended: field >= EXTENDED_TIMESTAMP };
+  }
+
+  private remember(message: RtmpMessage, length: number, fmt: number, field: number): void {
     this.sent.set(message.chunkStreamId, {
-      timestamp,
+      timestamp: message.timestamp >>> 0,
       length,
       typeId: message.typeId,
       streamId: message.streamId,
-      delta: fmt === 0 ? -1 : delta,
-      extended,
+      delta: fmt === 0 ? -1 : field,
     });
-    return bytes;
   }
 
   /** Records that `message` went out through `encodeStandalone`, so later headers are relative to it. */
   adopt(message: RtmpMessage): void {
     const timestamp = message.timestamp >>> 0;
-    this.sent.set(message.chunkStreamId, {
-      timestamp,
-      length: message.payload.length,
-      typeId: message.typeId,
-      streamId: message.streamId,
-      delta: -1,
-      extended: timestamp >= EXTENDED_TIMESTAMP,
-    });
+    this.sent.set(message.chunkStreamId, { timestamp, length: message.payload.length, typeId: message.typeId, streamId: message.streamId, delta: -1 });
   }
 }
