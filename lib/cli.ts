@@ -7,11 +7,13 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createServer, ServerOptions } from './app/server';
 import { installDemo } from './demo/demo-app';
+import { installLive } from './media/live-app';
 import { consoleLogger } from './session/options';
 import { createStatusServer, listenHttp } from './web/status-server';
 
 interface CliConfig {
   host: string;
+  recordDir: string;
   rtmpPort: number;
   httpPort: number;
   server: ServerOptions;
@@ -37,6 +39,7 @@ function readConfig(argv: string[]): CliConfig {
   };
   return {
     host: values.host ?? file.host ?? '0.0.0.0',
+    recordDir: file.recordDir ?? 'recordings',
     rtmpPort: port(values['rtmp-port'], file.rtmpPort ?? 1935, 'rtmp-port'),
     httpPort: port(values['http-port'], file.httpPort ?? 8080, 'http-port'),
     server: file.server ?? {},
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
   const config = readConfig(process.argv.slice(2));
   const server = createServer({ ...config.server, logger: consoleLogger });
   installDemo(server);
+  installLive(server, { logger: consoleLogger, recordDir: config.recordDir });
   await server.listen({ host: config.host, port: config.rtmpPort });
   const http = createStatusServer(server);
   const web = await listenHttp(http, config.host, config.httpPort);

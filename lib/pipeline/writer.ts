@@ -39,6 +39,17 @@ export class MessageWriter {
     return this.writeRaw(bytes, 1);
   }
 
+  /**
+   * Sends a message whose chunk body is shared with other peers: only the first
+   * chunk header is ours. `body(chunkSize, chunkStreamId)` returns the shared bytes.
+   */
+  sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, body: (chunkSize: number, chunkStreamId: number) => Buffer): boolean {
+    const first = this.encoder.encodeHeader(header, payload.length);
+    if (first === undefined) return this.send({ ...header, payload });
+    this.writeRaw(first);
+    return this.writeRaw(body(this.encoder.chunkSize, header.chunkStreamId), 1);
+  }
+
   /** Sends Set Chunk Size and switches to the new size for everything after it. */
   setChunkSize(size: number): void {
     this.send(encodeControl({ kind: 'setChunkSize', size }));

@@ -93,7 +93,12 @@ export class Connection {
     });
     this.streamController = new StreamController({
       connection: this,
-      output: { send: (message) => this.send(message), objectEncoding: () => this.objectEncoding },
+      output: {
+        send: (message) => this.send(message),
+        sendShared: (header, payload, body) => this.writer.sendShared(header, payload, body),
+        queuedBytes: () => this.writer.queuedBytes,
+        objectEncoding: () => this.objectEncoding,
+      },
       handlers: () => [...this.ownStreamHandlers, ...this.registry.streamHandlers],
       reply: (txn, result, value, description) => this.reply(txn, result, value, description),
       activity: (active) => this.actor.send({ type: active ? 'STREAM_ACTIVE' : 'STREAM_INACTIVE' }),

@@ -59,6 +59,8 @@ export interface StreamHandler {
   createStream?(connection: Connection): MaybeAsync<Decision>;
   deleteStream?(stream: NetStream): void;
   play?(stream: NetStream, request: PlayRequest): MaybeAsync<Decision>;
+  /** Play.Start has gone out: from now on media may flow to the stream. */
+  playing?(stream: NetStream): void;
   /** The stream stopped playing: closeStream, deleteStream, a new play, or the connection ended. */
   stop?(stream: NetStream): void;
   pause?(stream: NetStream, milliseconds: number): void;

@@ -114,6 +114,7 @@ export class StreamController {
     stream.sendStatus('NetStream.Play.Start', `Started playing ${request.streamName}.`);
     stream.sendData('|RtmpSampleAccess', [true, true]);
     this.host.activity(true);
+    this.each((h) => h.playing?.(stream));
   }
 
   private async publish(stream: NetStream, streamName: string, publishType: 'live' | 'record' | 'append'): Promise<void> {

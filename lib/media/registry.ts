@@ -1,0 +1,175 @@
+import { Observable, Subject } from 'rxjs';
+import type { NetStream } from '../session/net-stream';
+import { GopCacheLimits } from './gop-cache';
+import { LivePlayer, PlayerLimits } from './live-player';
+import { LiveStream } from './live-stream';
+
+export interface LiveOptions {
+  gopCache: boolean;
+  gop: GopCacheLimits;
+  player: PlayerLimits;
+  /** A stream whose publisher left stays open this long for the same name to be published again (ms). */
+  failoverGrace: number;
+  /** Whether a second publisher may take a name that is live; by default it is refused with Publish.BadName. */
+  takeover: boolean;
+}
+
+export const defaultLiveOptions: LiveOptions = {
+  gopCache: true,
+  gop: { maxBytes: 8 * 1024 * 1024, maxDuration: 10_000 },
+  player: { maxQueueBytes: 2 * 1024 * 1024, maxBehindMs: 10_000 },
+  failoverGrace: 10_000,
+  takeover: false,
+};
+
+export type LiveEvent =
+  | { type: 'published'; stream: LiveStream }
+  | { type: 'unpublished'; stream: LiveStream }
+  | { type: 'ended'; stream: LiveStream };
+
+/** Identifies whoever feeds a stream: a publishing NetStream, or the application itself. */
+export type SourceOwner = NetStream | object;
+
+/** Stream names may carry a query string (`cam?token=…`); the name is what comes before it. */
+export const streamNameOf = (name: string): string => name.split('?')[0]!;
+
+/**
+ * Live streams by app and name: who publishes each, who plays it, and what happens
+ * when a publisher leaves (a grace period for it or another to come back).
+ */
+export class LiveRegistry {
+  readonly options: LiveOptions;
+  private readonly streams = new Map<string, LiveStream>();
+  private readonly owners = new Map<LiveStream, SourceOwner>();
+  private readonly graceTimers = new Map<LiveStream, NodeJS.Timeout>();
+  private readonly playersByStream = new Map<NetStream, { live: LiveStream; player: LivePlayer }>();
+  private readonly events = new Subject<LiveEvent>();
+
+  constructor(options: Partial<LiveOptions> = {}) {
+    this.options = { ...defaultLiveOptions, ...options };
+  }
+
+  /** Streams as they are published, unpublished and end. */
+  get events$(): Observable<LiveEvent> {
+    return this.events.asObservable();
+  }
+
+  get(app: string, name: string): LiveStream | undefined {
+    return this.streams.get(`${app}/${streamNameOf(name)}`);
+  }
+
+  list(): LiveStream[] {
+    return [...this.streams.values()];
+  }
+
+  private obtain(app: string, name: string): LiveStream {
+    const key = `${app}/${streamNameOf(name)}`;
+    let live = this.streams.get(key);
+    if (live === undefined) {
+      live = new LiveStream(app, streamNameOf(name), { gopCache: this.options.gopCache, gop: this.options.gop });
+      this.streams.set(key, live);
+    }
+    return live;
+  }
+
+  /** Starts a source on a name; refuses when another source is live there and takeover is off. */
+  publish(app: string, name: string, owner: SourceOwner): { stream: LiveStream } | { reject: string } {
+    const live = this.obtain(app, name);
+    const current = this.owners.get(live);
+    if (current !== undefined && current !== owner) {
+      if (!this.options.takeover) return { reject: `${live.name} is already being published` };
+      this.unpublish(live, current, true);
+    }
+    clearTimeout(this.graceTimers.get(live));
+    this.graceTimers.delete(live);
+    const returning = live.state === 'orphaned';
+    this.owners.set(live, owner);
+    live.beginSource();
+    for (const player of live.players) {
+      const { stream } = player;
+      // The new source's first frames must be a key frame for this player, whatever came before.
+      player.restart();
+      if (!returning) stream.sendStatus('NetStream.Play.PublishNotify', `${live.name} is now published.`);
+      stream.sendStreamBegin();
+    }
+    this.events.next({ type: 'published', stream: live });
+    return { stream: live };
+  }
+
+  /**
+   * The source stops. Its players wait out the grace period for a source to return;
+   * then they are told the stream is over.
+   */
+  unpublish(live: LiveStream, owner: SourceOwner, immediate = false): void {
+    if (this.owners.get(live) !== owner) return;
+    this.owners.delete(live);
+    live.endSource();
+    this.events.next({ type: 'unpublished', stream: live });
+    if (immediate) return;
+    const timer = setTimeout(() => this.endStream(live), this.options.failoverGrace);
+    timer.unref();
+    this.graceTimers.set(live, timer);
+  }
+
+  private endStream(live: LiveStream): void {
+    this.graceTimers.delete(live);
+    if (this.owners.has(live)) return;
+    for (const { stream } of live.players) {
+      stream.sendStatus('NetStream.Play.UnpublishNotify', `${live.name} is now unpublished.`);
+    }
+    // Players stay subscribed to the name and will be told when it is published again.
+    live.reset();
+    this.streams.delete(live.key);
+    this.events.next({ type: 'ended', stream: live });
+    if (live.players.size > 0) {
+      const fresh = this.obtain(live.app, live.name);
+      for (const player of live.players) {
+        fresh.players.add(player);
+        this.playersByStream.set(player.stream, { live: fresh, player });
+      }
+    }
+  }
+
+  /** Adds a player; it waits if nobody publishes the name yet. Call `startPlaying` once Play.Start is out. */
+  play(app: string, name: string, stream: NetStream): LivePlayer {
+    this.stop(stream);
+    const live = this.obtain(app, name);
+    const player = new LivePlayer(stream, this.options.player, () => live.hasVideo);
+    this.playersByStream.set(stream, { live, player });
+    return player;
+  }
+
+  startPlaying(stream: NetStream): void {
+    const entry = this.playersByStream.get(stream);
+    if (entry === undefined) return;
+    entry.live.players.add(entry.player);
+    if (entry.live.state !== 'idle') entry.live.startPlayer(entry.player);
+  }
+
+  playerOf(stream: NetStream): { live: LiveStream; player: LivePlayer } | undefined {
+    return this.playersByStream.get(stream);
+  }
+
+  /** Pauses or resumes a player; a resumed player starts again on a key frame with fresh headers. */
+  setPaused(stream: NetStream, paused: boolean): void {
+    const entry = this.playersByStream.get(stream);
+    if (entry === undefined) return;
+    entry.player.paused = paused;
+    if (!paused) entry.live.startPlayer(entry.player);
+  }
+
+  stop(stream: NetStream): void {
+    const entry = this.playersByStream.get(stream);
+    if (entry === undefined) return;
+    this.playersByStream.delete(stream);
+    entry.live.players.delete(entry.player);
+    if (entry.live.state === 'idle' && entry.live.players.size === 0 && !this.owners.has(entry.live)) this.streams.delete(entry.live.key);
+  }
+
+  /** Ends every source and grace period, for shutdown. */
+  close(): void {
+    for (const timer of this.graceTimers.values()) clearTimeout(timer);
+    this.graceTimers.clear();
+    this.events.complete();
+  }
+}
