@@ -1,4 +1,5 @@
 import { ControlMessage } from '../protocol/control';
+import { Acknowledger } from '../pipeline/acknowledger';
 
 /**
  * The client's share of protocol housekeeping: acknowledge every window of bytes the
@@ -6,29 +7,26 @@ import { ControlMessage } from '../protocol/control';
  * Set Chunk Size and Abort need nothing here: the chunk decoder applies them.
  */
 export class ClientUpkeep {
-  /** Every byte read from the transport, the handshake included (as the server counts). */
-  bytesIn = 0;
-  /** The server's window; 0 until it announces one, and then no acknowledgements are owed. */
-  private peerWindow = 0;
-  private acknowledgedAt = 0;
+  private readonly acknowledger: Acknowledger;
 
-  constructor(private readonly sendControl: (control: ControlMessage) => void) {}
+  constructor(private readonly sendControl: (control: ControlMessage) => void) {
+    this.acknowledger = new Acknowledger((sequenceNumber) => sendControl({ kind: 'acknowledgement', sequenceNumber }));
+  }
+
+  /** Every byte read from the transport, the handshake included (as the server counts). */
+  get bytesIn(): number {
+    return this.acknowledger.bytesIn;
+  }
 
   /** Each read from the transport. */
   received(bytes: number): void {
-    this.bytesIn += bytes;
-    if (this.peerWindow > 0 && this.bytesIn - this.acknowledgedAt >= this.peerWindow) {
-      this.acknowledgedAt = this.bytesIn;
-      // The sequence number is the byte count modulo 2^32.
-      this.sendControl({ kind: 'acknowledgement', sequenceNumber: this.bytesIn % 0x100000000 });
-    }
+    this.acknowledger.received(bytes);
   }
 
   handle(control: ControlMessage): void {
     switch (control.kind) {
       case 'windowAcknowledgementSize':
-        this.peerWindow = control.size;
-        this.received(0);
+        this.acknowledger.setWindow(control.size);
         return;
       case 'pingRequest':
         this.sendControl({ kind: 'pingResponse', timestamp: control.timestamp });

@@ -207,7 +207,7 @@ export class Connection {
     const messages$ = fromTransport(this.transport).pipe(
       tap((bytes) => {
         this.bytesIn += bytes.length;
-        this.upkeep.received(this.bytesIn);
+        this.upkeep.received(bytes.length);
       }),
       acceptHandshake({
         send: (bytes) => this.writer.writeRaw(bytes),

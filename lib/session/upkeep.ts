@@ -1,5 +1,6 @@
 import { interval, SchedulerLike, Subscription, asyncScheduler } from 'rxjs';
 import { ControlMessage } from '../protocol/control';
+import { Acknowledger } from '../pipeline/acknowledger';
 
 export interface UpkeepHost {
   sendControl(control: ControlMessage): void;
@@ -20,11 +21,9 @@ export interface UpkeepOptions {
  * verdict that a silent peer is dead.
  */
 export class Upkeep {
-  /** The window the peer announced; 0 until it does (then no acknowledgements are owed). */
-  peerWindow = 0;
   /** Round trip of the last ping we sent (ms). */
   roundTrip: number | undefined;
-  private acknowledgedAt = 0;
+  private readonly acknowledger: Acknowledger;
   private lastHeard: number;
   private pingSentAt: number | undefined;
   private timer: Subscription | undefined;
@@ -35,23 +34,21 @@ export class Upkeep {
     private readonly options: UpkeepOptions,
   ) {
     this.scheduler = options.scheduler ?? asyncScheduler;
+    this.acknowledger = new Acknowledger((sequenceNumber) => host.sendControl({ kind: 'acknowledgement', sequenceNumber }));
     this.lastHeard = this.scheduler.now();
   }
 
   /** Every read from the transport, with the running total of bytes received. */
-  received(totalBytes: number): void {
+  /** Every read from the transport. */
+  received(bytes: number): void {
     this.lastHeard = this.scheduler.now();
-    if (this.peerWindow > 0 && totalBytes - this.acknowledgedAt >= this.peerWindow) {
-      this.acknowledgedAt = totalBytes;
-      // The sequence number is the byte count modulo 2^32.
-      this.host.sendControl({ kind: 'acknowledgement', sequenceNumber: totalBytes % 0x100000000 });
-    }
+    this.acknowledger.received(bytes);
   }
 
   handle(control: ControlMessage): void {
     switch (control.kind) {
       case 'windowAcknowledgementSize':
-        this.peerWindow = control.size;
+        this.acknowledger.setWindow(control.size);
         return;
       case 'setPeerBandwidth':
         // The peer limits what we send; we answer with our window when it differs, as the spec asks.
