@@ -1,0 +1,216 @@
+import test from 'ava';
+import { MessageType } from '../../lib/protocol/message';
+import { decodeData } from '../../lib/protocol/commands';
+import { delay, isFrame, isKeyFrame, isVideoHeader, liveServer, player, publisher, recordedMedia, sendRecorded, until } from '../helpers/live';
+
+const frames = recordedMedia.filter(isFrame);
+const indexOfFrame = (n: number): number => recordedMedia.indexOf(frames[n]!);
+
+test('a player that arrives before the publisher waits, is told PublishNotify, and starts with metadata, headers and a key frame', async (t) => {
+  const { server, url } = await liveServer();
+  try {
+    const watcher = await player(url, 'cam');
+    const statuses: string[] = [];
+    watcher.client.status$.subscribe((s) => statuses.push(s.info.code));
+    const source = await publisher(url, 'cam');
+    sendRecorded(source.stream, 0, indexOfFrame(40));
+    await until(() => watcher.received.filter(isFrame).length >= 40);
+    t.true(statuses.includes('NetStream.Play.PublishNotify'));
+    const data = watcher.received.filter((m) => m.typeId === MessageType.DataAmf0).map((m) => decodeData(m.typeId, m.payload).name);
+    t.deepEqual(data.slice(0, 2), ['|RtmpSampleAccess', 'onMetaData']);
+    t.is(watcher.received.findIndex((m) => m.typeId !== MessageType.DataAmf0), 2, 'metadata before any audio or video');
+    const video = watcher.received.filter((m) => m.typeId === MessageType.Video);
+    t.true(isVideoHeader(video[0]!));
+    t.true(isKeyFrame(video[1]!));
+    t.deepEqual(video.filter(isFrame).map((m) => m.payload), frames.slice(0, 40).map((m) => m.payload));
+    await source.client.close();
+    await watcher.client.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('a player that arrives mid-stream starts at once from the GOP cache, on a key frame', async (t) => {
+  const { server, url } = await liveServer();
+  try {
+    const source = await publisher(url, 'cam');
+    sendRecorded(source.stream, 0, indexOfFrame(45));
+    await until(() => (server.connections.size > 0 ? true : false));
+    await delay(200);
+    const late = await player(url, 'cam');
+    await until(() => late.received.filter(isFrame).length >= 15);
+    const video = late.received.filter((m) => m.typeId === MessageType.Video);
+    t.true(isVideoHeader(video[0]!), 'the AVC sequence header comes first');
+    t.deepEqual(video[1]!.payload, frames[30]!.payload, 'then the key frame that opened the current GOP');
+    t.is(video[1]!.timestamp, 0, 'timestamps are rebased to 0 for this player');
+    await source.client.close();
+    await late.client.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('without the GOP cache a late player waits for the next key frame', async (t) => {
+  const { server, url } = await liveServer({ gopCache: false });
+  try {
+    const source = await publisher(url, 'cam');
+    sendRecorded(source.stream, 0, indexOfFrame(45));
+    await delay(200);
+    const late = await player(url, 'cam');
+    await delay(100);
+    t.is(late.received.filter(isFrame).length, 0, 'nothing before the next key frame');
+    sendRecorded(source.stream, indexOfFrame(45), indexOfFrame(65));
+    await until(() => late.received.filter(isFrame).length >= 5);
+    t.deepEqual(late.received.filter(isFrame)[0]!.payload, frames[60]!.payload);
+    await source.client.close();
+    await late.client.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('a second publisher on a live name is refused with Publish.BadName', async (t) => {
+  const { server, url } = await liveServer();
+  try {
+    const first = await publisher(url, 'cam');
+    await t.throwsAsync(publisher(url, 'cam'), { message: /NetStream\.Publish\.BadName/ });
+    await first.client.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('with takeover allowed, a second publisher replaces the first and players stay', async (t) => {
+  const { server, url } = await liveServer({ takeover: true });
+  try {
+    const first = await publisher(url, 'cam');
+    const watcher = await player(url, 'cam');
+    sendRecorded(first.stream, 0, indexOfFrame(10));
+    await until(() => watcher.received.filter(isFrame).length >= 10);
+    const second = await publisher(url, 'cam');
+    sendRecorded(second.stream, 0, indexOfFrame(10));
+    await until(() => watcher.received.filter(isFrame).length >= 20);
+    t.pass();
+    await Promise.all([first.client.close(), second.client.close(), watcher.client.close()]);
+  } finally {
+    await server.close();
+  }
+});
+
+test('a publisher that reconnects within the grace period keeps its players, with timestamps still rising', async (t) => {
+  const { server, url } = await liveServer({ failoverGrace: 5_000 });
+  try {
+    const watcher = await player(url, 'cam');
+    const statuses: string[] = [];
+    watcher.client.status$.subscribe((s) => statuses.push(s.info.code));
+    const first = await publisher(url, 'cam');
+    sendRecorded(first.stream, 0, indexOfFrame(30));
+    await until(() => watcher.received.filter(isFrame).length >= 30);
+    await first.client.close();
+    await delay(300);
+    const second = await publisher(url, 'cam');
+    sendRecorded(second.stream, 0, indexOfFrame(30));
+    await until(() => watcher.received.filter(isFrame).length >= 60);
+    const video = watcher.received.filter((m) => m.typeId === MessageType.Video);
+    t.is(video.filter(isVideoHeader).length, 2, 'the new source sends its sequence header again');
+    const times = video.map((m) => m.timestamp);
+    t.true(times.every((time, i) => i === 0 || time >= times[i - 1]!), 'video timestamps never go back');
+    t.true(times[times.length - 1]! > 1000 + 250, 'the second source continues after the first, gap included');
+    t.false(statuses.includes('NetStream.Play.UnpublishNotify'), 'players are not told the stream ended');
+    t.false(watcher.client.closeReason !== undefined);
+    await second.client.close();
+    await watcher.client.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('after the grace period players are told UnpublishNotify', async (t) => {
+  const { server, url } = await liveServer({ failoverGrace: 150 });
+  try {
+    const watcher = await player(url, 'cam');
+    const statuses: string[] = [];
+    watcher.client.status$.subscribe((s) => statuses.push(s.info.code));
+    const source = await publisher(url, 'cam');
+    sendRecorded(source.stream, 0, indexOfFrame(5));
+    await until(() => watcher.received.filter(isFrame).length >= 5);
+    await source.client.close();
+    await until(() => statuses.includes('NetStream.Play.UnpublishNotify'));
+    t.pass();
+    await watcher.client.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('a paused player receives nothing, and resumes on a key frame', async (t) => {
+  const { server, url } = await liveServer();
+  try {
+    const source = await publisher(url, 'cam');
+    const watcher = await player(url, 'cam');
+    sendRecorded(source.stream, 0, indexOfFrame(10));
+    await until(() => watcher.received.filter(isFrame).length >= 10);
+    await watcher.stream.pause(true);
+    const before = watcher.received.length;
+    sendRecorded(source.stream, indexOfFrame(10), indexOfFrame(40));
+    await delay(200);
+    t.is(watcher.received.length, before, 'nothing while paused');
+    await watcher.stream.pause(false);
+    await until(() => watcher.received.filter(isFrame).length > 10);
+    const resumed = watcher.received.slice(before).filter((m) => m.typeId === MessageType.Video);
+    t.true(isVideoHeader(resumed[0]!));
+    t.true(isKeyFrame(resumed[1]!));
+    await source.client.close();
+    await watcher.client.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('seek on a live stream answers Seek.Notify', async (t) => {
+  const { server, url } = await liveServer();
+  try {
+    const source = await publisher(url, 'cam');
+    const watcher = await player(url, 'cam');
+    t.like(await watcher.stream.seek(5000), { code: 'NetStream.Seek.Notify' });
+    await source.client.close();
+    await watcher.client.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('the registry knows codecs, size, frame rate and bitrate of a live stream', async (t) => {
+  const { server, registry, url } = await liveServer();
+  try {
+    const source = await publisher(url, 'cam?token=abc');
+    sendRecorded(source.stream);
+    await until(() => (registry.get('live', 'cam')?.streamInfo.frameRate ?? 0) > 0);
+    await delay(200);
+    const info = registry.get('live', 'cam')!.streamInfo;
+    t.like(info, { videoCodec: 'avc', audioCodec: 'aac', width: 640, height: 360 });
+    t.true(info.frameRate! > 28 && info.frameRate! < 32, `frame rate ${info.frameRate}`);
+    t.true(info.bitrate! > 100_000, `bitrate ${info.bitrate}`);
+    await source.client.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('applications tap a stream as an Observable and see streams come and go', async (t) => {
+  const { server, registry, url } = await liveServer({ failoverGrace: 50 });
+  try {
+    const events: string[] = [];
+    registry.events$.subscribe((e) => events.push(`${e.type}:${e.stream.key}`));
+    const source = await publisher(url, 'cam');
+    const tapped: number[] = [];
+    registry.get('live', 'cam')!.media$.subscribe((packet) => tapped.push(packet.typeId));
+    sendRecorded(source.stream, 0, indexOfFrame(10));
+    await until(() => tapped.filter((type) => type === MessageType.Video).length >= 11);
+    await source.client.close();
+    await until(() => events.includes('ended:live/cam'));
+    t.deepEqual(events, ['published:live/cam', 'unpublished:live/cam', 'ended:live/cam']);
+  } finally {
+    await server.close();
+  }
+});
