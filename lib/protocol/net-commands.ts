@@ -40,7 +40,7 @@ export type NetCommand =
   | { kind: 'result'; transactionId: number; commandObject: AmfValue; args: AmfValue[] }
   | { kind: 'error'; transactionId: number; commandObject: AmfValue; args: AmfValue[] }
   | { kind: 'onStatus'; info: StatusInfo }
-  | { kind: 'deleteStream'; transactionId: number; streamId: number }
+  | { kind: 'deleteStream'; transactionId: number; streamId: number | undefined; streamName?: string }
   | { kind: 'closeStream' }
   | { kind: 'play'; streamName: string; start: number; duration: number; reset: boolean }
   | { kind: 'play2'; parameters: AmfObject }
@@ -132,8 +132,12 @@ export function parseNetCommand(command: Command): NetCommand {
       return { kind: command.name === '_result' ? 'result' : 'error', transactionId, commandObject: command.commandObject, args: command.args };
     case 'onStatus':
       return { kind: 'onStatus', info: statusInfo(command.args[0] ?? command.commandObject) };
-    case 'deleteStream':
-      return { kind: 'deleteStream', transactionId, streamId: numberArg(command, 0, 0) };
+    case 'deleteStream': {
+      // GStreamer's rtmp2sink (1.22) sends the stream's name here instead of its id.
+      const target = command.args[0];
+      if (typeof target === 'string') return { kind: 'deleteStream', transactionId, streamId: undefined, streamName: target };
+      return { kind: 'deleteStream', transactionId, streamId: typeof target === 'number' ? target : undefined };
+    }
     case 'closeStream':
       return { kind: 'closeStream' };
     case 'play':
@@ -195,7 +199,7 @@ export function toCommand(net: NetCommand): Command {
     case 'onStatus':
       return command('onStatus', 0, [net.info]);
     case 'deleteStream':
-      return command('deleteStream', net.transactionId, [net.streamId]);
+      return command('deleteStream', net.transactionId, [net.streamId ?? net.streamName ?? null]);
     case 'closeStream':
       return command('closeStream', 0, []);
     case 'play':

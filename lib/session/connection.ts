@@ -34,6 +34,8 @@ export interface ConnectionStats {
   streams: number;
   /** Round trip of the last ping, when one was answered (ms). */
   roundTrip: number | undefined;
+  /** Bytes written towards the peer that the operating system has not taken yet. */
+  queuedBytes: number;
 }
 
 const CLOSE_GRACE_MS = 2_000;
@@ -157,6 +159,7 @@ export class Connection {
       pendingCalls: this.dispatcher.inFlight,
       streams: this.streamController.streams.size,
       roundTrip: this.upkeep.roundTrip,
+      queuedBytes: this.writer.queuedBytes,
     };
   }
 
@@ -254,7 +257,7 @@ export class Connection {
     } catch (error) {
       const description = error instanceof Error ? error.message : String(error);
       if (command.transactionId > 0) this.reply(command.transactionId, 'error', null, description);
-      this.logger.warn(`${this.label} bad ${command.name} command: ${description}`);
+      this.logger.warn(`${this.label} bad ${command.name} command: ${description} (${JSON.stringify(command.args)})`);
       return;
     }
     if (net.kind === 'connect') return this.handleConnect(net);
@@ -271,8 +274,10 @@ export class Connection {
         return this.dispatcher.dispatch(net.procedure, net.transactionId, net.commandObject, net.args);
       case 'createStream':
         return this.streamController.create(net.transactionId);
-      case 'deleteStream':
-        return this.streamController.delete(net.streamId);
+      case 'deleteStream': {
+        const byName = [...this.streams.values()].find((s) => net.streamName !== undefined && s.name === net.streamName);
+        return this.streamController.delete(net.streamId ?? byName?.id ?? streamId);
+      }
       case 'close':
         return this.close('client sent close');
       case 'FCPublish':

@@ -116,3 +116,12 @@ test('data messages round-trip in AMF3 (type 15)', (t) => {
   t.is(typeId, MessageType.DataAmf3);
   t.deepEqual(decodeData(typeId, payload), { name: 'onTextData', values: [{ text: 'hi' }] });
 });
+
+test('deleteStream with a stream name (as GStreamer rtmp2sink sends it) is read as a name', (t) => {
+  t.deepEqual(parseNetCommand({ name: 'deleteStream', transactionId: 4, commandObject: null, args: ['gst'] }), {
+    kind: 'deleteStream',
+    transactionId: 4,
+    streamId: undefined,
+    streamName: 'gst',
+  });
+});

@@ -1,0 +1,94 @@
+import test from 'ava';
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MessageType } from '../../lib/protocol/message';
+import { isFrame, isKeyFrame, isVideoHeader, liveServer, player, until } from '../helpers/live';
+
+function run(command: string, args: string[], timeout = 30_000): Promise<{ output: string; code: number | null }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
+      resolve({ output: `${stdout}${stderr}`, code: error ? ((error as { code?: number }).code ?? -1) : 0 }),
+    );
+  });
+}
+
+/** ffmpeg publishing a live H.264 + AAC test picture in real time. */
+function ffmpegPublish(url: string, seconds: number): ChildProcess {
+  return spawn('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-re',
+    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
+    '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30',
+    '-c:a', 'aac', '-f', 'flv', url,
+  ], { stdio: 'ignore' });
+}
+
+const exited = (child: ChildProcess): Promise<number | null> => new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+
+test('ffmpeg publishes H.264 + AAC; ffprobe, rtmpdump and our client play it with the right codecs, sizes and durations', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rxrtmp-live-'));
+  const { server, registry, url } = await liveServer();
+  const publisher = ffmpegPublish(`${url}/cam`, 6);
+  try {
+    await until(() => registry.get('live', 'cam')?.streamInfo.frameRate !== undefined, 15_000);
+    const ours = await player(url, 'cam');
+    const dump = join(dir, 'dump.flv');
+    const [probe] = await Promise.all([
+      run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,width,height,sample_rate', '-of', 'json', `${url}/cam`]),
+      run('rtmpdump', ['-r', `${url}/cam`, '--live', '-B', '2', '-o', dump, '-m', '3'], 20_000),
+    ]);
+    const streams = (JSON.parse(probe.output) as { streams: Array<Record<string, unknown>> }).streams;
+    t.like(streams.find((s) => s.codec_name === 'h264'), { width: 640, height: 360 });
+    t.like(streams.find((s) => s.codec_name === 'aac'), { sample_rate: '44100' });
+
+    const file = await run('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,width,height,nb_read_frames:format=duration', '-of', 'json', dump]);
+    const parsed = JSON.parse(file.output) as { streams: Array<Record<string, unknown>>; format: { duration: string } };
+    t.like(parsed.streams.find((s) => s.codec_name === 'h264'), { width: 640, height: 360 });
+    t.truthy(parsed.streams.find((s) => s.codec_name === 'aac'));
+    t.true(Number(parsed.format.duration) > 1, `rtmpdump recorded ${parsed.format.duration} s`);
+
+    const video = ours.received.filter((m) => m.typeId === MessageType.Video);
+    t.true(isVideoHeader(video[0]!) && isKeyFrame(video[1]!), 'our client starts on the sequence header and a key frame');
+    t.true(video.filter(isFrame).length > 30);
+    await ours.client.close();
+    t.like(registry.get('live', 'cam')?.streamInfo, { videoCodec: 'avc', audioCodec: 'aac', width: 640, height: 360 });
+  } finally {
+    publisher.kill('SIGKILL');
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a second ffmpeg publishing the same name is refused and exits with an error', async (t) => {
+  const { server, registry, url } = await liveServer();
+  const first = ffmpegPublish(`${url}/cam`, 8);
+  try {
+    await until(() => registry.get('live', 'cam')?.state === 'live', 15_000);
+    const second = ffmpegPublish(`${url}/cam`, 2);
+    t.not(await exited(second), 0);
+    t.is(registry.get('live', 'cam')?.state, 'live', 'the first publisher is untouched');
+  } finally {
+    first.kill('SIGKILL');
+    await server.close();
+  }
+});
+
+test('GStreamer rtmp2sink publishes and rtmp2src plays', async (t) => {
+  const { server, registry, url } = await liveServer();
+  const publisher = spawn('gst-launch-1.0', [
+    '-q', 'videotestsrc', 'num-buffers=240', 'is-live=true', '!', 'video/x-raw,width=320,height=240,framerate=30/1',
+    '!', 'openh264enc', '!', 'h264parse', '!', 'flvmux', 'streamable=true', '!', 'rtmp2sink', `location=${url}/gst`,
+  ], { stdio: 'ignore' });
+  try {
+    await until(() => registry.get('live', 'gst')?.streamInfo.frameRate !== undefined, 15_000);
+    const played = await run('gst-launch-1.0', ['rtmp2src', `location=${url}/gst`, '!', 'flvdemux', 'name=d', 'd.video', '!', 'queue', '!', 'h264parse', '!', 'fakesink', 'num-buffers=30'], 20_000);
+    t.is(played.code, 0, played.output);
+    t.regex(played.output, /Got EOS/);
+    t.like(registry.get('live', 'gst')?.streamInfo, { videoCodec: 'avc', width: 320, height: 240 });
+  } finally {
+    publisher.kill('SIGKILL');
+    await server.close();
+  }
+});

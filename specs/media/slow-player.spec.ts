@@ -1,0 +1,77 @@
+import test from 'ava';
+import { MessageType } from '../../lib/protocol/message';
+import { RawPeer } from '../helpers/raw-peer';
+import { delay, isFrame, liveServer, player, publisher, recordedMedia, until } from '../helpers/live';
+import type { ClientStream } from '../../lib/client';
+
+const MAX_QUEUE = 256 * 1024;
+
+/** A player that plays and then stops reading its socket altogether. */
+async function stalledPlayer(port: number): Promise<RawPeer> {
+  const peer = await RawPeer.open(port);
+  await peer.shake();
+  peer.connect('live');
+  await peer.waitFor((c) => c.name === '_result' && c.transactionId === 1);
+  peer.command({ name: 'createStream', transactionId: 2, commandObject: null, args: [] });
+  await peer.waitFor((c) => c.transactionId === 2);
+  peer.command({ name: 'play', transactionId: 0, commandObject: null, args: ['cam'] }, 1);
+  await peer.waitFor((c) => c.name === 'onStatus' && JSON.stringify(c.args).includes('Play.Start'));
+  peer.socket.pause();
+  return peer;
+}
+
+/** Loops the recording `passes` times with rising timestamps: about 1 MB a pass. */
+function sendPasses(stream: ClientStream, passes: number): number {
+  let frames = 0;
+  for (let pass = 0; pass < passes; pass++) {
+    for (const m of recordedMedia) {
+      if (pass > 0 && m.typeId === MessageType.Video && m.payload[1] === 0) continue;
+      stream.sendMedia({ typeId: m.typeId, timestamp: m.timestamp + pass * 4100, payload: m.payload });
+      if (isFrame(m)) frames++;
+    }
+  }
+  return frames;
+}
+
+test('a player that stops reading does not change what others receive, and its queue stays bounded', async (t) => {
+  const { server, registry, url, port } = await liveServer({ player: { maxQueueBytes: MAX_QUEUE, maxBehindMs: 60_000 } });
+  try {
+    const source = await publisher(url, 'cam');
+    const fast = await player(url, 'cam');
+    const slow = await stalledPlayer(port);
+    const sent = sendPasses(source.stream, 24);
+    await until(() => fast.received.filter(isFrame).length >= sent, 20_000);
+    t.is(fast.received.filter(isFrame).length, sent, 'the fast player got every frame');
+
+    const slowConnection = [...server.connections].find((c) => c.stats().queuedBytes > 0);
+    t.truthy(slowConnection, 'the stalled player has bytes queued');
+    t.true(slowConnection!.stats().queuedBytes <= 2 * MAX_QUEUE + 64 * 1024, `queued ${slowConnection!.stats().queuedBytes}`);
+    const slowPlayer = [...registry.get('live', 'cam')!.players].find((p) => p.stream.connection === slowConnection)!;
+    t.true(slowPlayer.stats.dropped > 0, 'the stalled player had frames dropped');
+    slow.destroy();
+    await fast.client.close();
+    await source.client.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('a player that stays behind past the limit is disconnected, and the others play on', async (t) => {
+  const { server, url, port } = await liveServer({ player: { maxQueueBytes: MAX_QUEUE, maxBehindMs: 200 } });
+  try {
+    const source = await publisher(url, 'cam');
+    const fast = await player(url, 'cam');
+    const slow = await stalledPlayer(port);
+    sendPasses(source.stream, 8);
+    await delay(300);
+    sendPasses(source.stream, 8);
+    // The stalled peer reads nothing, so it is the server's side that shows the disconnect.
+    await until(() => server.connections.size === 2, 10_000);
+    t.is(fast.client.closeReason, undefined);
+    slow.destroy();
+    await fast.client.close();
+    await source.client.close();
+  } finally {
+    await server.close();
+  }
+});
