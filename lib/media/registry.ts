@@ -3,6 +3,7 @@ import type { NetStream } from '../session/net-stream';
 import { GopCacheLimits } from './gop-cache';
 import { LivePlayer, PlayerLimits } from './live-player';
 import { LiveStream } from './live-stream';
+import type { MediaTypeId } from './packet';
 
 export interface LiveOptions {
   gopCache: boolean;
@@ -26,6 +27,13 @@ export type LiveEvent =
   | { type: 'published'; stream: LiveStream }
   | { type: 'unpublished'; stream: LiveStream }
   | { type: 'ended'; stream: LiveStream };
+
+export interface ApplicationSource {
+  readonly stream: LiveStream;
+  /** One encoded audio, video or data message at `time` ms on the stream's timeline. */
+  send(typeId: MediaTypeId, time: number, payload: Buffer): void;
+  close(): void;
+}
 
 /** Identifies whoever feeds a stream: a publishing NetStream, or the application itself. */
 export type SourceOwner = NetStream | object;
@@ -164,6 +172,22 @@ export class LiveRegistry {
     this.playersByStream.delete(stream);
     entry.live.players.delete(entry.player);
     if (entry.live.state === 'idle' && entry.live.players.size === 0 && !this.owners.has(entry.live)) this.streams.delete(entry.live.key);
+  }
+
+  /**
+   * A source the application drives itself (server-generated or already-encoded
+   * media): packets go to every player of `app/name` like a publisher's would.
+   */
+  openSource(app: string, name: string): ApplicationSource {
+    const owner = {};
+    const result = this.publish(app, name, owner);
+    if ('reject' in result) throw new Error(result.reject);
+    const live = result.stream;
+    return {
+      stream: live,
+      send: (typeId, time, payload) => live.inject(typeId, time, payload),
+      close: () => this.unpublish(live, owner),
+    };
   }
 
   /** Ends every source and grace period, for shutdown. */

@@ -331,7 +331,8 @@ export class Connection {
     this.sendCommand({
       name: '_result',
       transactionId: net.transactionId,
-      commandObject: { fmsVer: 'FMS/3,5,7,7009', capabilities: 31, mode: 1 },
+      // Enhanced RTMP: the session passes media through untouched, so every FourCC the client offers is accepted.
+      commandObject: { fmsVer: 'FMS/3,5,7,7009', capabilities: 31, mode: 1, ...(net.properties.fourCcList ? { fourCcList: net.properties.fourCcList } : {}) },
       args: [{ ...status('NetConnection.Connect.Success', 'Connection succeeded.'), objectEncoding: this.objectEncoding }],
     });
     this.actor.send({ type: 'CONNECT_ACCEPTED' });
