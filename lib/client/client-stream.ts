@@ -37,6 +37,8 @@ export interface ClientStream {
   pause(paused: boolean, milliseconds?: number): Promise<StatusInfo>;
   /** Resolves on NetStream.Seek.Notify. */
   seek(milliseconds: number): Promise<StatusInfo>;
+  /** Asks the server to stop (false) or resume (true) sending this stream's audio or video; no answer comes. */
+  receive(kind: 'audio' | 'video', enabled: boolean): void;
   /** Sends closeStream and deleteStream; pending operations reject, media$ completes. */
   close(): void;
 }
@@ -102,6 +104,10 @@ export class RtmpClientStream implements ClientStream {
   pause(paused: boolean, milliseconds = 0): Promise<StatusInfo> {
     const [code, family] = paused ? ['NetStream.Pause.Notify', 'NetStream.Pause.'] : ['NetStream.Unpause.Notify', 'NetStream.Unpause.'];
     return this.operate(paused ? 'pause' : 'unpause', [code], family, () => this.sendCommand({ kind: 'pause', pause: paused, milliseconds }));
+  }
+
+  receive(kind: 'audio' | 'video', enabled: boolean): void {
+    this.sendCommand({ kind: kind === 'audio' ? 'receiveAudio' : 'receiveVideo', enabled });
   }
 
   seek(milliseconds: number): Promise<StatusInfo> {

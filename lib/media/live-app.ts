@@ -1,4 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { parseFlv } from '../protocol/flv';
+import { FlvFilePlayer } from './file-player';
 import { join } from 'node:path';
 import type { RtmpServer } from '../app/server';
 import type { Logger } from '../session/options';
@@ -30,6 +32,7 @@ export function installLive(server: RtmpServer, options: LiveAppOptions = {}): L
   const recordDir = options.recordDir ?? 'recordings';
   const autoRecord = new Set(options.autoRecord ?? []);
   const publishing = new Map<NetStream, { unsubscribe(): void; recorder?: FlvRecorder }>();
+  const files = new Map<NetStream, FlvFilePlayer>();
 
   const ours = (stream: NetStream): boolean => stream.connection.app !== undefined && apps.has(stream.connection.app);
 
@@ -83,14 +86,48 @@ export function installLive(server: RtmpServer, options: LiveAppOptions = {}): L
     unpublish: (stream) => endPublish(stream),
     play(stream, request) {
       if (!ours(stream)) return undefined;
-      registry.play(stream.connection.app!, request.streamName, stream);
+      const app = stream.connection.app!;
+      const live = registry.get(app, request.streamName);
+      // A stream in its failover grace counts as ended for a new player choosing between live and recorded.
+      const isLive = live !== undefined && live.state === 'live';
+      const path = join(recordDir, `${safeFileName(streamNameOf(request.streamName))}.flv`);
+      // start -1 (ffmpeg: -1000): live only; -2 (ffmpeg: -2000): live if it is on, else the recording; >= 0: the recording.
+      const mode = request.start >= 0 ? 'recorded' : request.start === -1 || request.start === -1000 ? 'live' : 'any';
+      const hasFile = mode !== 'live' && existsSync(path);
+      if (mode === 'live' || (mode === 'any' && (isLive || !hasFile))) {
+        registry.play(app, request.streamName, stream);
+        return true;
+      }
+      if (!hasFile) return { reject: `${request.streamName} has no recording`, code: 'NetStream.Play.StreamNotFound' };
+      let file;
+      try {
+        file = parseFlv(readFileSync(path));
+      } catch (error) {
+        return { reject: `${request.streamName}: the recording cannot be read (${error instanceof Error ? error.message : String(error)})`, code: 'NetStream.Play.Failed' };
+      }
+      files.set(
+        stream,
+        new FlvFilePlayer(stream, file, {
+          start: Math.max(0, request.start),
+          duration: request.duration,
+          onEnd: () => stream.connection.stopPlaying(stream, `${request.streamName} played to the end.`),
+        }),
+      );
       return true;
     },
-    playing: (stream) => registry.startPlaying(stream),
-    stop: (stream) => registry.stop(stream),
-    pause: (stream) => registry.setPaused(stream, true),
-    resume: (stream) => registry.setPaused(stream, false),
-    seek: (stream) => registry.playerOf(stream)?.live.startPlayer(registry.playerOf(stream)!.player),
+    playing: (stream) => (files.has(stream) ? files.get(stream)!.start() : registry.startPlaying(stream)),
+    stop: (stream) => {
+      files.get(stream)?.stop();
+      files.delete(stream);
+      registry.stop(stream);
+    },
+    pause: (stream) => (files.has(stream) ? files.get(stream)!.pause() : registry.setPaused(stream, true)),
+    resume: (stream) => (files.has(stream) ? files.get(stream)!.resume() : registry.setPaused(stream, false)),
+    seek: (stream, ms) => {
+      if (files.has(stream)) return files.get(stream)!.seek(ms);
+      const entry = registry.playerOf(stream);
+      entry?.live.startPlayer(entry.player);
+    },
   };
 
   server.onConnect(connect);

@@ -83,8 +83,10 @@ export class StreamController {
       case 'pause':
         return this.pause(stream, command.pause, command.milliseconds);
       case 'seek':
+        // Notify first: players flush their buffers on it, so media from the new position must follow it.
+        stream.sendStatus('NetStream.Seek.Notify', `Seeking ${command.milliseconds} (stream ID: ${stream.id}).`, 'status');
         this.each((h) => h.seek?.(stream, command.milliseconds));
-        return stream.sendStatus('NetStream.Seek.Notify', `Seeking ${command.milliseconds} (stream ID: ${stream.id}).`, 'status');
+        return;
       case 'receiveAudio':
         stream.receiveAudio = command.enabled;
         return;

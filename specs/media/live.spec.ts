@@ -233,3 +233,22 @@ test('each packet is chunk-encoded once for all players with the same chunk size
     await server.close();
   }
 });
+
+test('receiveVideo(false) leaves a player with audio only, receiveAudio(false) with video only', async (t) => {
+  const { server, url } = await liveServer();
+  try {
+    const source = await publisher(url, 'cam');
+    const audioOnly = await player(url, 'cam');
+    const videoOnly = await player(url, 'cam');
+    audioOnly.stream.receive('video', false);
+    videoOnly.stream.receive('audio', false);
+    await delay(100);
+    sendRecorded(source.stream, 0, indexOfFrame(30));
+    await until(() => videoOnly.received.filter(isFrame).length >= 30 && audioOnly.received.filter((m) => m.typeId === MessageType.Audio).length >= 40);
+    t.is(audioOnly.received.filter((m) => m.typeId === MessageType.Video).length, 0);
+    t.is(videoOnly.received.filter((m) => m.typeId === MessageType.Audio).length, 0);
+    await Promise.all([source.client.close(), audioOnly.client.close(), videoOnly.client.close()]);
+  } finally {
+    await server.close();
+  }
+});
