@@ -35,6 +35,10 @@ export class LivePlayer {
     private readonly now: () => number = Date.now,
   ) {}
 
+  get waitingForKeyFrame(): boolean {
+    return this.waitingForKey;
+  }
+
   /** Starts (or restarts, after a pause or seek) on the next key frame. */
   restart(): void {
     this.waitingForKey = true;

@@ -1,4 +1,4 @@
-import { Observable, Subject } from 'rxjs';
+import { BehaviorSubject, distinctUntilChanged, Observable, Subject } from 'rxjs';
 import { AmfValue } from '../protocol/amf/values';
 import { decodeData, encodeData, metadataFromSetDataFrame } from '../protocol/commands';
 import { splitAggregate } from '../protocol/flv';
@@ -15,6 +15,12 @@ export interface LiveStreamOptions {
 }
 
 export type LiveStreamState = 'idle' | 'live' | 'orphaned';
+
+/** Who watches: every player, and those not paused. */
+export interface Audience {
+  players: number;
+  active: number;
+}
 
 const TWO_31 = 0x80000000;
 const TWO_32 = 0x100000000;
@@ -34,6 +40,7 @@ export class LiveStream {
   private readonly gop: GopCache;
   private readonly info = new StreamInfoTracker();
   private readonly taps = new Subject<MediaPacket>();
+  private readonly audience = new BehaviorSubject<Audience>({ players: 0, active: 0 });
   private readonly lastTime = new Map<string, number>();
   private lastRaw: number | undefined;
   private wrapOffset = 0;
@@ -66,6 +73,44 @@ export class LiveStream {
     return this.taps.asObservable();
   }
 
+  /** The audience as it changes: a rendered stream renders only while somebody actively plays it. */
+  get audience$(): Observable<Audience> {
+    return this.audience.pipe(distinctUntilChanged((a, b) => a.players === b.players && a.active === b.active));
+  }
+
+  /** @internal the registry reports player changes. */
+  audienceChanged(): void {
+    const players = [...this.players];
+    this.audience.next({ players: players.length, active: players.filter((p) => !p.paused).length });
+  }
+
+  /**
+   * Whether an active player waits for a key frame (it joined, resumed, or fell
+   * behind) and has room for one: a player that is stuck must not turn every frame
+   * into a key frame for everybody.
+   */
+  wantsKeyFrame(maxQueueBytes: number): boolean {
+    for (const player of this.players) {
+      if (!player.paused && player.waitingForKeyFrame && player.stream.queuedBytes <= maxQueueBytes) return true;
+    }
+    return false;
+  }
+
+  /** The fewest bytes queued towards any active player: when even that is too many, nobody can take a frame. */
+  get shallowestQueue(): number {
+    let shallowest = Number.POSITIVE_INFINITY;
+    for (const player of this.players) if (!player.paused) shallowest = Math.min(shallowest, player.stream.queuedBytes);
+    return shallowest === Number.POSITIVE_INFINITY ? 0 : shallowest;
+  }
+
+  /** Sets the stream's onMetaData (sent to every player now and to new players first). */
+  publishMetadata(values: AmfValue[], time = this.endTime): void {
+    const { payload } = encodeData({ name: 'onMetaData', values });
+    this.metadataValues = values;
+    this.info.metadata(values);
+    this.push(MessageType.DataAmf0, time, payload, true);
+  }
+
   get streamInfo(): StreamInfo {
     return this.info.current;
   }
@@ -92,6 +137,7 @@ export class LiveStream {
   reset(): void {
     this.state = 'idle';
     this.taps.complete();
+    this.audience.complete();
   }
 
   /** A message from a publisher, on the source's own 32-bit clock. */

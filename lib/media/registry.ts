@@ -4,6 +4,7 @@ import { GopCacheLimits } from './gop-cache';
 import { LivePlayer, PlayerLimits } from './live-player';
 import { LiveStream } from './live-stream';
 import type { MediaTypeId } from './packet';
+import type { AmfValue } from '../protocol/amf/values';
 
 export interface LiveOptions {
   gopCache: boolean;
@@ -32,6 +33,8 @@ export interface ApplicationSource {
   readonly stream: LiveStream;
   /** One encoded audio, video or data message at `time` ms on the stream's timeline. */
   send(typeId: MediaTypeId, time: number, payload: Buffer): void;
+  /** The stream's onMetaData: what players are told it is (size, frame rate, codec). */
+  setMetadata(values: AmfValue[]): void;
   close(): void;
 }
 
@@ -152,6 +155,7 @@ export class LiveRegistry {
     if (entry === undefined) return;
     entry.live.players.add(entry.player);
     if (entry.live.state !== 'idle') entry.live.startPlayer(entry.player);
+    entry.live.audienceChanged();
   }
 
   playerOf(stream: NetStream): { live: LiveStream; player: LivePlayer } | undefined {
@@ -164,6 +168,7 @@ export class LiveRegistry {
     if (entry === undefined) return;
     entry.player.paused = paused;
     if (!paused) entry.live.startPlayer(entry.player);
+    entry.live.audienceChanged();
   }
 
   stop(stream: NetStream): void {
@@ -171,6 +176,7 @@ export class LiveRegistry {
     if (entry === undefined) return;
     this.playersByStream.delete(stream);
     entry.live.players.delete(entry.player);
+    entry.live.audienceChanged();
     if (entry.live.state === 'idle' && entry.live.players.size === 0 && !this.owners.has(entry.live)) this.streams.delete(entry.live.key);
   }
 
@@ -186,6 +192,7 @@ export class LiveRegistry {
     return {
       stream: live,
       send: (typeId, time, payload) => live.inject(typeId, time, payload),
+      setMetadata: (values) => live.publishMetadata(values),
       close: () => this.unpublish(live, owner),
     };
   }
