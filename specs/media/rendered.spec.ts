@@ -41,7 +41,8 @@ function setup(rate = 100) {
   return { registry, encoder, rendered, watch };
 }
 
-const videoOf = (sent: Array<{ typeId: number }>) => sent.filter((m) => m.typeId === MessageType.Video);
+type Sent = { typeId: number; time: number; key: boolean };
+const videoOf = (sent: Sent[]): Sent[] => sent.filter((m) => m.typeId === MessageType.Video);
 
 test('renders only while somebody plays the stream', async (t) => {
   const { registry, rendered, watch, encoder } = setup();
@@ -50,7 +51,7 @@ test('renders only while somebody plays the stream', async (t) => {
   const player = watch('a');
   await until(() => videoOf(player.sent).length >= 5);
   t.true(rendered.current.running);
-  t.true(videoOf(player.sent)[0]! && (player.sent.find((m) => m.typeId === MessageType.Video) as { key: boolean }).key, 'starts on a key frame');
+  t.true(videoOf(player.sent)[0]!.key, 'starts on a key frame');
   registry.stop(player.asNetStream);
   await delay(30);
   const count = encoder.encoded.length;
@@ -74,7 +75,7 @@ test('a paused player stops the rendering (the encoder is kept) and resumes on a
   t.false(encoder.closed, 'pausing keeps the encoder');
   registry.setPaused(player.asNetStream, false);
   await until(() => videoOf(player.sent.slice(sentWhilePaused)).length >= 3);
-  t.true((videoOf(player.sent.slice(sentWhilePaused))[0] as { key: boolean }).key, 'resumes on a key frame');
+  t.true(videoOf(player.sent.slice(sentWhilePaused))[0]!.key, 'resumes on a key frame');
   await rendered.close();
 });
 
@@ -101,7 +102,7 @@ test('one stuck player does not stall the renderer or the other players, nor mak
   const before = videoOf(fast.sent).length;
   const stuckBefore = stuck.sent.length;
   await delay(200);
-  const fastVideo = videoOf(fast.sent).slice(before) as Array<{ key: boolean }>;
+  const fastVideo = videoOf(fast.sent).slice(before);
   t.true(fastVideo.length >= 10, `the fast player got ${fastVideo.length} frames`);
   t.true(fastVideo.filter((m) => m.key).length <= fastVideo.length / 3, 'mostly inter frames');
   t.is(stuck.sent.length, stuckBefore, 'the stuck player had frames dropped, not queued');
