@@ -1,9 +1,11 @@
 /**
  * `npm start`: the server with useful defaults. Flags override the config file,
  * which overrides the defaults.
- *   --host 0.0.0.0  --rtmp-port 1935  --http-port 8080  --config rxrtmp.json
+ *   --host 0.0.0.0  --rtmp-port 1935  --http-port 8080  --plugins ./plugins  --config rxrtmp.json
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PluginRegistry } from './plugins/registry';
 import { parseArgs } from 'node:util';
 import { createServer, ServerOptions } from './app/server';
 import { installDemo } from './demo/demo-app';
@@ -13,6 +15,7 @@ import { createStatusServer, listenHttp } from './web/status-server';
 
 interface CliConfig {
   host: string;
+  pluginDir: string;
   recordDir: string;
   rtmpPort: number;
   httpPort: number;
@@ -27,6 +30,7 @@ function readConfig(argv: string[]): CliConfig {
       'rtmp-port': { type: 'string' },
       'http-port': { type: 'string' },
       config: { type: 'string' },
+      plugins: { type: 'string' },
     },
     strict: true,
   });
@@ -40,6 +44,7 @@ function readConfig(argv: string[]): CliConfig {
   return {
     host: values.host ?? file.host ?? '0.0.0.0',
     recordDir: file.recordDir ?? 'recordings',
+    pluginDir: values.plugins ?? file.pluginDir ?? join(__dirname, '..', 'plugins'),
     rtmpPort: port(values['rtmp-port'], file.rtmpPort ?? 1935, 'rtmp-port'),
     httpPort: port(values['http-port'], file.httpPort ?? 8080, 'http-port'),
     server: file.server ?? {},
@@ -49,12 +54,21 @@ function readConfig(argv: string[]): CliConfig {
 async function main(): Promise<void> {
   const config = readConfig(process.argv.slice(2));
   const server = createServer({ ...config.server, logger: consoleLogger });
-  installDemo(server);
+  const plugins = new PluginRegistry();
+  if (existsSync(config.pluginDir)) {
+    const { loaded, failed } = await plugins.loadDirectory(config.pluginDir);
+    for (const plugin of loaded) consoleLogger.info(`plugin ${plugin.name} ${plugin.version}: ${plugin.codecs.map((c) => c.name).join(', ')}`);
+    for (const { error } of failed) consoleLogger.warn(`plugin refused: ${error.message}`);
+  } else {
+    consoleLogger.warn(`no plugin directory at ${config.pluginDir}: the demo scene has no encoder`);
+  }
+  installDemo(server, { plugins });
   installLive(server, { logger: consoleLogger, recordDir: config.recordDir });
   await server.listen({ host: config.host, port: config.rtmpPort });
   const http = createStatusServer(server);
   const web = await listenHttp(http, config.host, config.httpPort);
   consoleLogger.info(`http listening on ${web.address}:${web.port} (/healthz, /api/connections)`);
+  if (plugins.has('screen-video')) consoleLogger.info(`try: ffplay rtmp://127.0.0.1:${config.rtmpPort}/demo/scene`);
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -63,7 +77,7 @@ async function main(): Promise<void> {
     consoleLogger.info(`${signal}: shutting down`);
     http.close();
     http.closeAllConnections();
-    server.close().then(
+    Promise.all([server.close(), plugins.close()]).then(
       () => process.exit(0),
       (error: unknown) => {
         consoleLogger.error(`shutdown failed: ${String(error)}`);

@@ -60,6 +60,11 @@ export class DemoScene {
     }
   }
 
+  /** The still picture behind the cube. */
+  backgroundFrame(): Frame {
+    return { width: this.width, height: this.height, format: 'bgr24', data: Buffer.from(this.background) };
+  }
+
   render(time: number, view: SceneView): Frame {
     const { width, height } = this;
     const data = Buffer.from(this.background);
