@@ -1,0 +1,168 @@
+/**
+ * Fan-out: one ffmpeg publisher, N rtmpdump players, the server's CPU, bytes written
+ * and memory over a window once the players are in; whether each player kept real time.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { STREAM, startPublisher } from './clip';
+import type { Peer } from './peers';
+import { alive, cpuSeconds, machineJiffies, sample, sleep, socketBytes, socketDelta } from './proc';
+
+export interface FanoutResult {
+  server: string;
+  players: number;
+  /** Players that printed progress before the window started. */
+  connected: number;
+  windowSeconds: number;
+  cpuSeconds: number;
+  cpuPercent: number;
+  /** Bytes acked on the server's sockets over the window (ss -ti): what it delivered, headers included. */
+  deliveredMB: number;
+  /** The server's /proc/PID/io wchar over the window: write/writev calls only (0 for nginx-rtmp, which uses send). */
+  wcharMB: number;
+  deliveredMBps: number;
+  /** What the players say they received over the window (rtmpdump's kB), for comparison. */
+  receivedMB: number;
+  cpuMsPerMB: number;
+  rssBeforeMB: number;
+  rssWithPlayersMB: number;
+  memoryPerPlayerKB: number;
+  keptRealTime: number;
+  /** Median over players of media seconds received / (wall seconds − 2). */
+  medianRealTimeRatio: number;
+  playersCpuSeconds: number;
+  machineBusyPercent: number;
+  error?: string;
+}
+
+const PROGRESS = /([\d.]+) kB \/ ([\d.]+) sec/g;
+const STARTUP_ALLOWANCE = 2;
+
+class Player {
+  readonly child: ChildProcess;
+  readonly spawnedAt = Date.now();
+  firstSec: number | undefined;
+  lastSec = 0;
+  kB = 0;
+  progressAt: number | undefined;
+  private tail = '';
+
+  constructor(url: string) {
+    this.child = spawn('rtmpdump', ['-r', `${url}/${STREAM}`, '--live', '-o', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child.on('error', (error) => (this.tail += `spawn failed: ${error.message}`));
+    this.child.stderr?.on('data', (data: Buffer) => this.parse(data.toString('latin1')));
+  }
+
+  private parse(text: string): void {
+    // A status line may straddle two reads: keep the unfinished end.
+    const joined = this.tail + text;
+    const cut = Math.max(joined.lastIndexOf('\r'), joined.lastIndexOf('\n'));
+    const complete = cut >= 0 ? joined.slice(0, cut) : '';
+    this.tail = (cut >= 0 ? joined.slice(cut) : joined).slice(-2000);
+    for (const match of complete.matchAll(PROGRESS)) {
+      const sec = Number(match[2]);
+      this.kB = Number(match[1]);
+      this.firstSec ??= sec;
+      this.lastSec = sec;
+      this.progressAt ??= Date.now();
+    }
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  get mediaSeconds(): number {
+    return this.firstSec === undefined ? 0 : this.lastSec - this.firstSec;
+  }
+
+  cpu(): number {
+    const pid = this.child.pid;
+    if (pid === undefined || !this.running || !alive(pid)) return 0;
+    try {
+      return cpuSeconds(pid);
+    } catch {
+      return 0;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 2_000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+export interface FanoutOptions {
+  players: number;
+  seconds: number;
+  /** How long players get to start before the window opens anyway (ms). */
+  connectTimeout?: number;
+}
+
+export async function runFanout(peer: Peer, options: FanoutOptions): Promise<FanoutResult> {
+  const publisher = await startPublisher(peer.url, 3_000);
+  const players: Player[] = [];
+  try {
+    const before = sample(peer.pid);
+    // Started in batches so that 200 process starts do not all land in one instant.
+    for (let i = 0; i < options.players; i++) {
+      players.push(new Player(peer.url));
+      if (i % 10 === 9) await sleep(50);
+    }
+    const deadline = Date.now() + (options.connectTimeout ?? 15_000);
+    while (players.some((p) => p.progressAt === undefined && p.running) && Date.now() < deadline) await sleep(100);
+    // Give the last to connect a moment to get past their GOP burst.
+    await sleep(1_000);
+    const connected = players.filter((p) => p.progressAt !== undefined && p.running).length;
+
+    const startSockets = await socketBytes(peer.port);
+    const start = sample(peer.pid);
+    const startJiffies = machineJiffies();
+    const startKB = players.map((p) => p.kB);
+    const startPlayersCpu = players.map((p) => p.cpu());
+    await sleep(options.seconds * 1000);
+    const end = sample(peer.pid);
+    const endSockets = await socketBytes(peer.port);
+    const endJiffies = machineJiffies();
+    const playersCpu = players.reduce((sum, p, i) => sum + Math.max(0, p.cpu() - startPlayersCpu[i]!), 0);
+    const receivedKB = players.reduce((sum, p, i) => sum + (p.kB - startKB[i]!), 0);
+    const publisherAlive = publisher.alive();
+
+    const stoppedAt = Date.now();
+    await Promise.all(players.map((p) => p.stop()));
+    const ratios = players.map((p) => p.mediaSeconds / Math.max(0.1, (stoppedAt - p.spawnedAt) / 1000 - STARTUP_ALLOWANCE));
+    const kept = ratios.filter((r) => r >= 0.9).length;
+
+    const windowSeconds = (end.at - start.at) / 1000;
+    const cpu = end.cpu - start.cpu;
+    const deliveredMB = socketDelta(startSockets, endSockets) / 1e6;
+    const sortedRatios = [...ratios].sort((a, b) => a - b);
+    return {
+      server: peer.name,
+      players: options.players,
+      connected,
+      windowSeconds,
+      cpuSeconds: cpu,
+      cpuPercent: (100 * cpu) / windowSeconds,
+      deliveredMB,
+      deliveredMBps: deliveredMB / windowSeconds,
+      wcharMB: (end.written - start.written) / 1e6,
+      receivedMB: (receivedKB * 1024) / 1e6,
+      cpuMsPerMB: deliveredMB > 0 ? (1000 * cpu) / deliveredMB : NaN,
+      rssBeforeMB: before.rss / 1e6,
+      rssWithPlayersMB: end.rss / 1e6,
+      memoryPerPlayerKB: (end.rss - before.rss) / 1024 / options.players,
+      keptRealTime: kept,
+      medianRealTimeRatio: sortedRatios[Math.floor(sortedRatios.length / 2)] ?? NaN,
+      playersCpuSeconds: playersCpu,
+      machineBusyPercent: (100 * (endJiffies.busy - startJiffies.busy)) / Math.max(1, endJiffies.total - startJiffies.total),
+      ...(publisherAlive ? {} : { error: `the publisher died: ${publisher.log().trim().slice(-200)}` }),
+    };
+  } finally {
+    await Promise.all(players.map((p) => p.stop()));
+    await publisher.stop();
+  }
+}

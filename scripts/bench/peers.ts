@@ -1,0 +1,217 @@
+/**
+ * The three servers, each started on a free loopback port with a config written here,
+ * in a process of its own (its pid is the server's, so /proc can be read), with the
+ * open-file limit raised for thousands of connections.
+ */
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { AddressInfo, createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildChild, ChildBuild } from './build';
+import { sleep } from './proc';
+
+export type PeerKind = 'rxrtmp' | 'nginx' | 'nms';
+export const PEER_KINDS: readonly PeerKind[] = ['rxrtmp', 'nginx', 'nms'];
+
+export interface Peer {
+  name: string;
+  pid: number;
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface PeerOptions {
+  /** rxrtmp only: installLive's gopCache (default true). */
+  gopCache?: boolean;
+}
+
+const NGINX = '/usr/sbin/nginx';
+const NGINX_RTMP = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
+const NMS_DIR = join(tmpdir(), 'rxrtmp-bench-nms');
+const NMS_PACKAGE = join(NMS_DIR, 'node_modules', 'node-media-server', 'package.json');
+const OPEN_FILES = 8192;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => (socket.destroy(), resolve(false)));
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Runs `command args` through bash, which raises the open-file limit and then execs it (same pid). */
+function spawnWithFiles(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  const script = `n=$(ulimit -n); if [ "$n" != unlimited ] && [ "$n" -lt ${OPEN_FILES} ]; then ulimit -n ${OPEN_FILES}; fi; exec "$@"`;
+  return spawn('bash', ['-c', script, 'bash', command, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
+}
+
+async function launch(name: string, child: ChildProcess, port: number, dir: string | undefined, timeout = 20_000): Promise<Peer> {
+  let output = '';
+  child.on('error', (error) => (output += `spawn failed: ${error.message}\n`));
+  // Kept short: the servers log little at the levels chosen, but nothing may grow without bound.
+  const keep = (d: Buffer): void => void (output = (output + d.toString()).slice(-8000));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 4_000);
+      await exited(child);
+      clearTimeout(timer);
+    }
+    child.stdin?.destroy();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + timeout;
+  while (!(await accepts(port))) {
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`${name} did not start listening on ${port}: ${output.trim().slice(-600)}`);
+    }
+    await sleep(100);
+  }
+  if (child.pid === undefined) throw new Error(`${name}: no pid`);
+  return { name, pid: child.pid, port, url: `rtmp://127.0.0.1:${port}/live`, stop };
+}
+
+let build: ChildBuild | undefined;
+
+async function startRxrtmp(options: PeerOptions): Promise<Peer> {
+  build ??= buildChild();
+  const port = await freePort();
+  const args = [build.entry, '--port', String(port), ...(options.gopCache === false ? ['--no-gop-cache'] : [])];
+  const child = spawnWithFiles(process.execPath, args, { ...process.env, NODE_PATH: build.nodePath });
+  return launch(options.gopCache === false ? 'rxrtmp (no GOP cache)' : 'rxrtmp', child, port, undefined);
+}
+
+function nginxConfig(port: number, dir: string): string {
+  return [
+    `load_module ${NGINX_RTMP};`,
+    ...(process.getuid?.() === 0 ? ['user root;'] : []),
+    'daemon off;',
+    'master_process off;',
+    `error_log ${join(dir, 'error.log')} warn;`,
+    `pid ${join(dir, 'nginx.pid')};`,
+    `worker_rlimit_nofile ${OPEN_FILES};`,
+    `events { worker_connections ${OPEN_FILES - 100}; }`,
+    'rtmp {',
+    '  server {',
+    `    listen 127.0.0.1:${port};`,
+    '    chunk_size 4096;',
+    '    application live {',
+    '      live on;',
+    '    }',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+async function startNginx(): Promise<Peer> {
+  const dir = mkdtempSync(join(tmpdir(), 'rxrtmp-bench-nginx-'));
+  const port = await freePort();
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, nginxConfig(port, dir));
+  const child = spawnWithFiles(NGINX, ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')]);
+  return launch('nginx-rtmp', child, port, dir);
+}
+
+/** The NMS start script: RTMP only (no HTTP, no admin), its logger at warn. v4 always caches the last GOP. */
+const NMS_SCRIPT = `'use strict';
+const NodeMediaServer = require('node-media-server');
+const logger = require('node-media-server/src/core/logger.js');
+const [port, dataDir] = [Number(process.argv[2]), process.argv[3]];
+const config = {
+  bind: '127.0.0.1',
+  notify: { url: '' },
+  store: { path: dataDir + '/data' },
+  auth: { play: false, publish: false, secret: '' },
+  rtmp: { port },
+  webadmin: { enable: false },
+  record: { auto: false, path: dataDir + '/record' },
+};
+const nms = new NodeMediaServer(config, dataDir + '/config.json');
+logger.level = 'warn';
+nms.run();
+const stop = () => Promise.race([nms.stop(), new Promise((r) => setTimeout(r, 2000))]).then(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+`;
+
+/** Installs node-media-server@4 into a temp dir once; afterwards it is reused. */
+export function ensureNms(): string | undefined {
+  if (!existsSync(NMS_PACKAGE)) {
+    try {
+      execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', NMS_DIR, 'node-media-server@4'], { stdio: 'pipe', timeout: 240_000 });
+    } catch (error) {
+      return `npm install node-media-server@4 failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+    }
+  }
+  if (!existsSync(NMS_PACKAGE)) return 'node-media-server did not install';
+  writeFileSync(join(NMS_DIR, 'start-nms.js'), NMS_SCRIPT);
+  return undefined;
+}
+
+async function startNms(): Promise<Peer> {
+  const missing = ensureNms();
+  if (missing !== undefined) throw new Error(missing);
+  const dir = mkdtempSync(join(tmpdir(), 'rxrtmp-bench-nms-run-'));
+  const port = await freePort();
+  const child = spawnWithFiles(process.execPath, [join(NMS_DIR, 'start-nms.js'), String(port), dir]);
+  return launch('node-media-server', child, port, dir);
+}
+
+export function startPeer(kind: PeerKind, options: PeerOptions = {}): Promise<Peer> {
+  switch (kind) {
+    case 'rxrtmp':
+      return startRxrtmp(options);
+    case 'nginx':
+      return startNginx();
+    case 'nms':
+      return startNms();
+  }
+}
+
+/** Why a peer cannot run here, or undefined when it can. */
+export function unavailable(kind: PeerKind): string | undefined {
+  if (kind === 'nginx' && !(existsSync(NGINX) && existsSync(NGINX_RTMP))) return 'nginx or libnginx-mod-rtmp not installed (apt-get install nginx libnginx-mod-rtmp)';
+  if (kind === 'nms') return ensureNms();
+  return undefined;
+}
+
+export function versions(): Record<PeerKind, string> {
+  const run = (command: string, args: string[]): string => {
+    try {
+      return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    } catch {
+      return 'unknown';
+    }
+  };
+  const repo = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  const nms = existsSync(NMS_PACKAGE) ? (JSON.parse(readFileSync(NMS_PACKAGE, 'utf8')) as { version: string }).version : 'not installed';
+  return {
+    rxrtmp: `${repo.version} on node ${process.version}`,
+    nginx: `nginx ${run('dpkg-query', ['-W', '-f', '${Version}', 'nginx'])}, libnginx-mod-rtmp ${run('dpkg-query', ['-W', '-f', '${Version}', 'libnginx-mod-rtmp'])}`,
+    nms: `node-media-server ${nms} on node ${process.version}`,
+  };
+}
+
+export function cleanupBuild(): void {
+  if (build !== undefined) rmSync(build.dir, { recursive: true, force: true });
+  build = undefined;
+}
