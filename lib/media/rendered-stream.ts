@@ -12,8 +12,13 @@ export interface RenderContext {
 }
 
 export interface RenderedStreamOptions {
-  /** Renders one picture; called only while somebody plays the stream. */
-  render(context: RenderContext): Frame;
+  /** Renders one picture; called at `rate` only while somebody plays the stream. */
+  render?: (context: RenderContext) => Frame;
+  /**
+   * Or: the application's own pictures, subscribed only while somebody plays the
+   * stream (and unsubscribed while nobody does). One of `render` and `frames` is needed.
+   */
+  frames?: () => Observable<Frame>;
   encoder: VideoEncoder;
   /** FLV codec id, for onMetaData. */
   codecId: number;
@@ -48,6 +53,7 @@ export class RenderedStream {
     private readonly source: ApplicationSource,
     private readonly options: RenderedStreamOptions,
   ) {
+    if (options.render === undefined && options.frames === undefined) throw new Error('a rendered stream needs render() or frames()');
     const now = options.now ?? Date.now;
     this.startedAt = now();
     const rate = options.rate ?? 30;
@@ -58,16 +64,17 @@ export class RenderedStream {
       distinctUntilChanged(),
       switchMap((active) => {
         this.update({ running: active });
-        return active ? interval(1000 / rate) : EMPTY;
+        if (!active) return EMPTY;
+        return options.frames ? options.frames() : interval(1000 / rate).pipe(map(() => undefined));
       }),
-      map(() => {
+      map((supplied: Frame | undefined) => {
         // Skipped only when no player could take it; one slow player is the drop policy's business, not everyone's.
         if (live.shallowestQueue > maxQueue) {
           this.update({ skipped: this.stats.value.skipped + 1 });
           return undefined;
         }
         const time = now() - this.startedAt;
-        const frame = options.render({ frameNumber: this.frameNumber++, time });
+        const frame = supplied ?? options.render!({ frameNumber: this.frameNumber++, time });
         this.describe(frame, rate);
         this.update({ rendered: this.stats.value.rendered + 1 });
         return { frame, time, keyFrame: live.wantsKeyFrame(maxQueue) };

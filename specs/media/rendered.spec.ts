@@ -1,4 +1,6 @@
 import test from 'ava';
+import { Observable } from 'rxjs';
+import type { Frame } from '../../lib/plugins/contract';
 import { LiveRegistry } from '../../lib/media/registry';
 import { RenderedStream } from '../../lib/media/rendered-stream';
 import { MessageType } from '../../lib/protocol/message';
@@ -106,5 +108,37 @@ test('one stuck player does not stall the renderer or the other players, nor mak
   t.true(fastVideo.length >= 10, `the fast player got ${fastVideo.length} frames`);
   t.true(fastVideo.filter((m) => m.key).length <= fastVideo.length / 3, 'mostly inter frames');
   t.is(stuck.sent.length, stuckBefore, 'the stuck player had frames dropped, not queued');
+  await rendered.close();
+});
+
+test('an application frame Observable is subscribed only while somebody plays, and its frames are encoded', async (t) => {
+  const registry = new LiveRegistry();
+  const encoder = new FakeEncoder();
+  let subscriptions = 0;
+  let unsubscriptions = 0;
+  const rendered = new RenderedStream(registry.openSource('demo', 'frames'), {
+    encoder,
+    codecId: 3,
+    frames: () =>
+      new Observable<Frame>((subscriber) => {
+        subscriptions++;
+        let n = 0;
+        const timer = setInterval(() => subscriber.next({ width: 8, height: 8, format: 'bgr24', data: new Uint8Array(192).fill(n++) }), 10);
+        return () => {
+          unsubscriptions++;
+          clearInterval(timer);
+        };
+      }),
+  });
+  await delay(50);
+  t.is(subscriptions, 0, 'not subscribed without players');
+  const player = fakePlayerStream('a');
+  registry.play('demo', 'frames', player.asNetStream);
+  registry.startPlaying(player.asNetStream);
+  await until(() => videoOf(player.sent).length >= 5);
+  t.is(subscriptions, 1);
+  registry.stop(player.asNetStream);
+  await delay(20);
+  t.is(unsubscriptions, 1, 'unsubscribed when the last player stopped');
   await rendered.close();
 });
