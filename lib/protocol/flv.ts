@@ -43,55 +43,51 @@ export interface FlvFile {
   tags: FlvTag[];
 }
 
+/**
+ * Reads the FLV tags in `bytes` from `at` to the end: FLV files and aggregate
+ * messages share this layout (11-byte tag header, data, u32 back pointer).
+ */
+function readTags(bytes: Buffer, at: number, what: string, checkBackPointer: boolean): FlvTag[] {
+  const tags: FlvTag[] = [];
+  while (at < bytes.length) {
+    if (at + 11 > bytes.length) throw new ProtocolError('ERR_FLV', `truncated ${what} header`, at);
+    const size = bytes.readUIntBE(at + 1, 3);
+    const end = at + 11 + size;
+    if (end + 4 > bytes.length) throw new ProtocolError('ERR_FLV', `${what} of ${size} bytes runs past the end`, at);
+    if (checkBackPointer && bytes.readUInt32BE(end) !== 11 + size) throw new ProtocolError('ERR_FLV', 'PreviousTagSize does not match the tag', end);
+    const timestamp = (bytes.readUIntBE(at + 4, 3) | (bytes[at + 7]! << 24)) >>> 0;
+    tags.push({ typeId: bytes[at]!, timestamp, data: bytes.subarray(at + 11, end), offset: at });
+    at = end + 4;
+  }
+  return tags;
+}
+
 /** Parses a complete FLV file; checks every PreviousTagSize. */
 export function parseFlv(file: Buffer): FlvFile {
   if (file.length < 13 || file.toString('latin1', 0, 3) !== 'FLV') throw new ProtocolError('ERR_FLV', 'not an FLV file', 0);
-  const headerSize = file.readUInt32BE(5);
-  const tags: FlvTag[] = [];
-  let at = headerSize + 4;
-  while (at < file.length) {
-    if (at + 11 > file.length) throw new ProtocolError('ERR_FLV', 'truncated tag header', at);
-    const typeId = file[at]!;
-    const size = file.readUIntBE(at + 1, 3);
-    const timestamp = (file.readUIntBE(at + 4, 3) | (file[at + 7]! << 24)) >>> 0;
-    const end = at + 11 + size;
-    if (end + 4 > file.length) throw new ProtocolError('ERR_FLV', `tag of ${size} bytes runs past the end`, at);
-    if (file.readUInt32BE(end) !== 11 + size) throw new ProtocolError('ERR_FLV', 'PreviousTagSize does not match the tag', end);
-    tags.push({ typeId, timestamp, data: file.subarray(at + 11, end), offset: at });
-    at = end + 4;
-  }
+  const tags = readTags(file, file.readUInt32BE(5) + 4, 'tag', true);
   return { hasAudio: (file[4]! & 4) !== 0, hasVideo: (file[4]! & 1) !== 0, tags };
 }
 
 /**
  * Splits an aggregate message (type 22) into its sub-messages. Each keeps the
  * aggregate's chunk and message stream; its timestamp is the aggregate's plus its
- * own offset from the first sub-message.
+ * own offset from the first sub-message. Back pointers are not checked: encoders
+ * disagree on them, and nothing depends on them.
  */
 export function splitAggregate(message: RtmpMessage): RtmpMessage[] {
-  const body = message.payload;
-  const out: RtmpMessage[] = [];
-  let at = 0;
-  let first: number | undefined;
-  while (at < body.length) {
-    if (at + 11 > body.length) throw new ProtocolError('ERR_FLV', 'truncated aggregate sub-message header', at);
-    const typeId = body[at]!;
-    const size = body.readUIntBE(at + 1, 3);
-    const timestamp = (body.readUIntBE(at + 4, 3) | (body[at + 7]! << 24)) >>> 0;
-    const end = at + 11 + size;
-    if (end + 4 > body.length) throw new ProtocolError('ERR_FLV', `aggregate sub-message of ${size} bytes runs past the end`, at);
-    if (typeId !== MessageType.Audio && typeId !== MessageType.Video && typeId !== MessageType.DataAmf0) {
-      throw new ProtocolError('ERR_FLV', `aggregate holds a message of type ${typeId}`, at);
+  const tags = readTags(message.payload, 0, 'aggregate sub-message', false);
+  const first = tags[0]?.timestamp ?? 0;
+  return tags.map((tag) => {
+    if (tag.typeId !== MessageType.Audio && tag.typeId !== MessageType.Video && tag.typeId !== MessageType.DataAmf0) {
+      throw new ProtocolError('ERR_FLV', `aggregate holds a message of type ${tag.typeId}`, tag.offset);
     }
-    first ??= timestamp;
-    out.push({
+    return {
       chunkStreamId: message.chunkStreamId,
       streamId: message.streamId,
-      typeId,
-      timestamp: (message.timestamp + (timestamp - first)) >>> 0,
-      payload: body.subarray(at + 11, end),
-    });
-    at = end + 4;
-  }
-  return out;
+      typeId: tag.typeId,
+      timestamp: (message.timestamp + (tag.timestamp - first)) >>> 0,
+      payload: tag.data,
+    };
+  });
 }
