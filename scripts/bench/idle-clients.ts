@@ -91,6 +91,7 @@ function openOne(perConnectionTimeout: number): Promise<number> {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const cpuAtStart = process.cpuUsage();
   const deadline = started + timeoutMs;
   const times: number[] = [];
   let next = 0;
@@ -122,6 +123,7 @@ async function main(): Promise<void> {
       p95ConnectMs: sorted[Math.floor(sorted.length * 0.95)] ?? null,
       errors: Object.fromEntries(errors),
       clientRssMB: Math.round(process.memoryUsage().rss / 1e6),
+      clientCpuMs: Math.round((process.cpuUsage(cpuAtStart).user + process.cpuUsage(cpuAtStart).system) / 1000),
     })}\n`,
   );
   const stop = (): void => {

@@ -26,6 +26,8 @@ export interface IdleResult {
   memoryPerConnectionKB: number;
   /** Server CPU spent accepting all of them, per connection. */
   cpuMsPerConnect: number;
+  /** The load client's own CPU for the connect phase, per connection (it shares the 2 cores). */
+  clientCpuMsPerConnect: number;
   /** Server CPU while they sit idle. */
   idleCpuPercent: number;
   errors: Record<string, number>;
@@ -41,6 +43,7 @@ interface ClientReport {
   medianConnectMs: number | null;
   p95ConnectMs: number | null;
   errors: Record<string, number>;
+  clientCpuMs: number;
 }
 
 const CLIENT = join(__dirname, 'idle-clients.ts');
@@ -89,6 +92,7 @@ export async function runIdle(peer: Peer, count: number, concurrency = 100, idle
       rssAfterMB: idle.rss / 1e6,
       memoryPerConnectionKB: report.connected > 0 ? (idle.rss - before.rss) / 1024 / report.connected : NaN,
       cpuMsPerConnect: report.connected > 0 ? (1000 * (connectedAt.cpu - before.cpu)) / report.connected : NaN,
+      clientCpuMsPerConnect: report.connected > 0 ? report.clientCpuMs / report.connected : NaN,
       idleCpuPercent: (100 * (idle.cpu - settled.cpu)) / ((idle.at - settled.at) / 1000),
       errors: report.errors,
     };

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { RtmpClient } from '../../lib/client';
+import { ClientStream, RtmpClient } from '../../lib/client';
 import { parseFlv } from '../../lib/protocol/flv';
 import { MessageType, RtmpMessage } from '../../lib/protocol/message';
 import { CLIP, STREAM, startPublisher } from './clip';
@@ -29,10 +29,22 @@ export interface FirstFrameResult {
   error?: string;
 }
 
+/**
+ * node-media-server v4 sends every media message on message stream 0 instead of the
+ * player's stream; RtmpClient routes media by stream id and drops them. For the benchmark
+ * only, stream 0 is aliased to the playing stream (a private field of RtmpClient: if it
+ * is ever renamed, NMS's rows come out empty and say so, nothing else breaks).
+ */
+function acceptStreamZero(client: RtmpClient, stream: ClientStream): void {
+  const internals = client as unknown as { streams?: unknown };
+  if (internals.streams instanceof Map) (internals.streams as Map<number, ClientStream>).set(0, stream);
+}
+
 async function playOnce(url: string, timeoutMs: number): Promise<{ video?: number; key?: number; keyFirst: boolean }> {
   const client = await RtmpClient.connect(url, { timeout: timeoutMs });
   try {
     const stream = await client.createStream();
+    acceptStreamZero(client, stream);
     let video: number | undefined;
     let key: number | undefined;
     let keyFirst = false;
@@ -145,6 +157,7 @@ export async function runRelayLatency(peer: Peer, seconds = 5, frameBytes = 5_00
     await sleep(1_000);
     player = await RtmpClient.connect(peer.url, { timeout: 10_000 });
     const inbound = await player.createStream();
+    acceptStreamZero(player, inbound);
     const playedAt = Date.now();
     inbound.media$.subscribe((message) => {
       if (!isVideoFrame(message) || message.payload.length < 13) return;

@@ -94,7 +94,9 @@ let build: ChildBuild | undefined;
 async function startRxrtmp(options: PeerOptions): Promise<Peer> {
   build ??= buildChild();
   const port = await freePort();
-  const args = [build.entry, '--port', String(port), ...(options.gopCache === false ? ['--no-gop-cache'] : [])];
+  // RXRTMP_BENCH_NODE_ARGS, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', profiles the server child.
+  const nodeArgs = (process.env.RXRTMP_BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  const args = [...nodeArgs, build.entry, '--port', String(port), ...(options.gopCache === false ? ['--no-gop-cache'] : [])];
   const child = spawnWithFiles(process.execPath, args, { ...process.env, NODE_PATH: build.nodePath });
   return launch(options.gopCache === false ? 'rxrtmp (no GOP cache)' : 'rxrtmp', child, port, undefined);
 }

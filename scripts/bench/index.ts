@@ -1,0 +1,147 @@
+/**
+ * The benchmark suite: rxrtmp against nginx-rtmp and node-media-server, each started here
+ * on 127.0.0.1 with a config of its own. `npm run bench` (this file):
+ *
+ *   --players 50,100,200   fan-out player counts          --seconds 15   fan-out window
+ *   --connections 2000     idle connections               --plays 10     first-frame plays
+ *   --only fanout,idle,latency,encoder,protocol            (default: all)
+ *   --servers rxrtmp,nginx,nms                             (default: all three)
+ *   --out scripts/bench/results.json
+ *
+ * Prints a table per section and writes every figure to results.json. Loopback only;
+ * every run is bounded in time and stops what it started.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { REPO } from './build';
+import { prepareClip } from './clip';
+import { cleanupBuild, PEER_KINDS, unavailable, versions } from './peers';
+import { machine } from './proc';
+import { fanoutSection, idleSection, latencySection, Missing, NAMES, stopActive } from './sections';
+import { runSubBench, SubBench } from './subbench';
+
+function option(name: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+
+function numbers(text: string | undefined, fallback: number[]): number[] {
+  if (text === undefined) return fallback;
+  const values = text.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  return values.length > 0 ? values : fallback;
+}
+
+const players = numbers(option('players'), [50, 100, 200]);
+const seconds = numbers(option('seconds'), [15])[0]!;
+const connections = numbers(option('connections'), [2000])[0]!;
+const plays = numbers(option('plays'), [10])[0]!;
+const only = new Set((option('only') ?? 'fanout,idle,latency,encoder,protocol').split(','));
+const servers = new Set((option('servers') ?? 'rxrtmp,nginx,nms').split(','));
+const out = option('out') ?? join(__dirname, 'results.json');
+// Bounds: nothing here may run for long or load the machine without end.
+if (players.some((n) => n > 500) || seconds > 120 || connections > 5000) {
+  console.error('refusing: at most 500 players, a 120 s window and 5000 connections');
+  process.exit(2);
+}
+
+const print = (text: string): void => {
+  if (text !== '') console.log(text);
+};
+
+function printSubBench(title: string, result: SubBench): void {
+  print(`\n== ${title}: ${result.script} (${result.status})`);
+  for (const line of result.output) print(`  ${line}`);
+  if (result.json !== null) print(`  ${JSON.stringify(result.json)}`);
+  if (result.error !== undefined) print(`  error: ${result.error}`);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const args = process.argv.slice(2);
+  const info = machine();
+  const command = `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;
+  print(`rxrtmp benchmark ${new Date().toISOString()}: ${info.cpuModel}, ${info.cores} cores, ${info.memoryGiB} GiB, node ${info.node}, Linux ${info.kernel}`);
+  print(`command: ${command}`);
+  const missing = Object.fromEntries(PEER_KINDS.map((kind) => [kind, servers.has(kind) ? unavailable(kind) : 'not selected (--servers)'])) as Missing;
+  const peerVersions = versions();
+  for (const kind of PEER_KINDS) {
+    const why = missing[kind];
+    print(`  ${NAMES[kind].padEnd(18)} ${why === undefined ? peerVersions[kind] : servers.has(kind) ? `NOT AVAILABLE: ${why}` : why}`);
+  }
+  print('Machine shared and noisy: figures are single runs (fan-out, idle) or medians (first frame, latency).');
+
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    command,
+    machine: info,
+    versions: peerVersions,
+    unavailable: Object.fromEntries(PEER_KINDS.filter((k) => missing[k] !== undefined).map((k) => [NAMES[k], missing[k]])),
+    options: { players, seconds, connections, plays },
+    notes: [
+      'deliveredMB: bytes_acked on the server\'s established sockets over the window (ss -ti), RTMP chunk headers included; wcharMB: /proc/PID/io wchar, which counts write/writev (sockets, files, pipes) but not send/sendmsg, so nginx-rtmp (send(2)) shows ~0 there.',
+      'receivedMB: the rtmpdump players\' own byte counts (FLV bytes written) over the same window.',
+      'memory per player / per connection: the server\'s VmRSS difference divided by the count; for the node servers it includes heap not yet collected.',
+      'kept real time: media seconds a player received >= 0.9 x (seconds it ran - 2 s startup allowance).',
+      'node-media-server v4 has no gop_cache setting: it always caches the last GOP. It sends media on message stream 0, which RtmpClient ignores; the latency runs alias stream 0 to the playing stream.',
+    ],
+  };
+  const save = (): void => {
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(results, (_key, value: unknown) => (typeof value === 'number' && !Number.isInteger(value) ? Number(value.toFixed(3)) : value), 2)}\n`);
+  };
+
+  if (only.has('fanout') || only.has('latency')) prepareClip();
+  if (only.has('fanout')) {
+    results.fanout = await fanoutSection(missing, players, seconds, print);
+    save();
+  }
+  if (only.has('idle')) {
+    results.idle = await idleSection(missing, connections, print);
+    save();
+  }
+  if (only.has('latency')) {
+    const { firstFrame, relay } = await latencySection(missing, plays, 5, print);
+    results.firstFrame = firstFrame;
+    results.relayLatency = relay;
+    save();
+  }
+  if (only.has('encoder')) {
+    const encoder = await runSubBench('scripts/bench-screen-video.ts', 600);
+    printSubBench('4. encoder', encoder);
+    results.encoder = encoder.status === 'ok' ? encoder.json : { status: encoder.status, error: encoder.error ?? null };
+    save();
+  }
+  if (only.has('protocol')) {
+    const protocol = await runSubBench('scripts/bench-protocol.ts', 300);
+    printSubBench('5. protocol', protocol);
+    results.protocol = protocol.status === 'ok' ? protocol.json : { status: protocol.status, error: protocol.error ?? null };
+  }
+  results.durationSeconds = Math.round((Date.now() - started) / 1000);
+  save();
+  const shown = relative(REPO, out);
+  print(`\nwrote ${shown.startsWith('..') ? out : shown} (${results.durationSeconds} s in all)`);
+}
+
+let interrupted = false;
+const interrupt = (): void => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  console.error('\ninterrupted: stopping the servers');
+  void stopActive().finally(() => (cleanupBuild(), process.exit(130)));
+};
+process.on('SIGINT', interrupt);
+process.on('SIGTERM', interrupt);
+
+// A last bound on the whole run: no section may hang it.
+const watchdog = setTimeout(() => {
+  console.error('benchmark still running after 40 minutes: stopping');
+  interrupt();
+}, 40 * 60_000);
+watchdog.unref();
+
+main()
+  .catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanupBuild());

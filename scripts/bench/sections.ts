@@ -1,0 +1,168 @@
+/** Each benchmark section over the three servers, and its table. */
+import { FanoutResult, runFanout } from './fanout';
+import { IdleResult, runIdle } from './idle';
+import { FirstFrameResult, RelayLatencyResult, runFirstFrame, runRelayLatency } from './latency';
+import { Peer, PeerKind, PeerOptions, startPeer } from './peers';
+import { sleep } from './proc';
+import { ratios, Row, table } from './table';
+
+export const NAMES: Record<PeerKind, string> = { rxrtmp: 'rxrtmp', nginx: 'nginx-rtmp', nms: 'node-media-server' };
+
+/** A server that could not run, or a run that failed: what the table shows instead. */
+export interface Skipped {
+  server: string;
+  skipped: true;
+  error: string;
+}
+
+const active = new Set<Peer>();
+
+/** Stops whatever server is still running (on Ctrl-C). */
+export async function stopActive(): Promise<void> {
+  await Promise.all([...active].map((peer) => peer.stop()));
+}
+
+export async function withPeer<T extends { server: string }>(
+  kind: PeerKind,
+  missing: string | undefined,
+  options: PeerOptions,
+  name: string,
+  run: (peer: Peer) => Promise<T>,
+): Promise<T | Skipped> {
+  if (missing !== undefined) return { server: name, skipped: true, error: `not run: ${missing}` };
+  let peer: Peer | undefined;
+  try {
+    peer = await startPeer(kind, options);
+    active.add(peer);
+    return await run(peer);
+  } catch (error) {
+    return { server: name, skipped: true, error: error instanceof Error ? error.message : String(error) };
+  } finally {
+    if (peer !== undefined) {
+      await peer.stop();
+      active.delete(peer);
+    }
+    await sleep(500);
+  }
+}
+
+const isSkipped = (value: object): value is Skipped => 'skipped' in value;
+
+function pick<T extends object>(results: (T | Skipped)[], get: (r: T) => number | string | null | undefined): (number | string | null | undefined)[] {
+  return results.map((r) => (isSkipped(r) ? undefined : get(r)));
+}
+
+function errorsOf(results: (object & { server: string })[]): string {
+  const lines = results.filter((r): r is Skipped | (object & { server: string; error: string }) => 'error' in r && typeof r.error === 'string').map((r) => `  ${r.server}: ${r.error}`);
+  return lines.length > 0 ? `notes:\n${lines.join('\n')}` : '';
+}
+
+export type Missing = Record<PeerKind, string | undefined>;
+const KINDS: PeerKind[] = ['rxrtmp', 'nginx', 'nms'];
+
+export async function fanoutSection(missing: Missing, players: number[], seconds: number, print: (text: string) => void): Promise<(FanoutResult | Skipped)[]> {
+  const all: (FanoutResult | Skipped)[] = [];
+  for (const n of players) {
+    const results: (FanoutResult | Skipped)[] = [];
+    for (const kind of KINDS) {
+      results.push(await withPeer(kind, missing[kind], {}, NAMES[kind], (peer) => runFanout(peer, { players: n, seconds })));
+    }
+    all.push(...results);
+    const columns = results.map((r) => r.server);
+    const rows: Row[] = [
+      { label: 'players connected', cells: pick(results, (r: FanoutResult) => `${r.connected}/${r.players}`) },
+      { label: 'window s', cells: pick(results, (r: FanoutResult) => r.windowSeconds) },
+      { label: 'server CPU s', cells: pick(results, (r: FanoutResult) => r.cpuSeconds), digits: 2 },
+      { label: 'server CPU %', cells: pick(results, (r: FanoutResult) => r.cpuPercent) },
+      { label: 'delivered MB (socket acked)', cells: pick(results, (r: FanoutResult) => r.deliveredMB) },
+      { label: 'delivered MB/s', cells: pick(results, (r: FanoutResult) => r.deliveredMBps), digits: 2 },
+      { label: 'wchar MB', cells: pick(results, (r: FanoutResult) => r.wcharMB) },
+      { label: 'players received MB', cells: pick(results, (r: FanoutResult) => r.receivedMB) },
+      { label: 'CPU ms per delivered MB', cells: pick(results, (r: FanoutResult) => r.cpuMsPerMB) },
+      { label: 'RSS before players MB', cells: pick(results, (r: FanoutResult) => r.rssBeforeMB) },
+      { label: `RSS with ${n} players MB`, cells: pick(results, (r: FanoutResult) => r.rssWithPlayersMB) },
+      { label: 'memory per player KB', cells: pick(results, (r: FanoutResult) => r.memoryPerPlayerKB), digits: 0 },
+      { label: 'players kept real time', cells: pick(results, (r: FanoutResult) => `${r.keptRealTime}/${r.players}`) },
+      { label: 'median media/wall ratio', cells: pick(results, (r: FanoutResult) => r.medianRealTimeRatio), digits: 2 },
+      { label: 'players CPU s (all rtmpdumps)', cells: pick(results, (r: FanoutResult) => r.playersCpuSeconds), digits: 2 },
+      { label: 'machine busy % (2 cores)', cells: pick(results, (r: FanoutResult) => r.machineBusyPercent), digits: 0 },
+    ];
+    print(table(`1. fan-out: 1 publisher (2.6 Mbit/s), ${n} rtmpdump players, ${seconds} s window`, columns, rows));
+    print(
+      ratios(columns, [
+        { label: 'CPU per delivered MB', values: pick(results, (r: FanoutResult) => r.cpuMsPerMB) },
+        { label: 'server CPU s', values: pick(results, (r: FanoutResult) => r.cpuSeconds) },
+        { label: 'memory per player', values: pick(results, (r: FanoutResult) => r.memoryPerPlayerKB) },
+      ]),
+    );
+    print(errorsOf(results));
+  }
+  return all;
+}
+
+export async function idleSection(missing: Missing, count: number, print: (text: string) => void): Promise<(IdleResult | Skipped)[]> {
+  const results: (IdleResult | Skipped)[] = [];
+  for (const kind of KINDS) results.push(await withPeer(kind, missing[kind], {}, NAMES[kind], (peer) => runIdle(peer, count)));
+  const columns = results.map((r) => r.server);
+  print(
+    table(`2. ${count} idle connections (simple handshake + connect to live, 100 in flight)`, columns, [
+      { label: 'connected / failed', cells: pick(results, (r: IdleResult) => `${r.connected}/${r.failed}`) },
+      { label: 'still open', cells: pick(results, (r: IdleResult) => r.open), digits: 0 },
+      { label: `time to all ${count} _results ms`, cells: pick(results, (r: IdleResult) => r.allConnectedMs), digits: 0 },
+      { label: 'median connect ms', cells: pick(results, (r: IdleResult) => r.medianConnectMs), digits: 0 },
+      { label: 'p95 connect ms', cells: pick(results, (r: IdleResult) => r.p95ConnectMs), digits: 0 },
+      { label: 'server CPU ms per connect', cells: pick(results, (r: IdleResult) => r.cpuMsPerConnect), digits: 2 },
+      { label: 'load client CPU ms per connect', cells: pick(results, (r: IdleResult) => r.clientCpuMsPerConnect), digits: 2 },
+      { label: 'RSS before MB', cells: pick(results, (r: IdleResult) => r.rssBeforeMB) },
+      { label: 'RSS with connections MB', cells: pick(results, (r: IdleResult) => r.rssAfterMB) },
+      { label: 'memory per connection KB', cells: pick(results, (r: IdleResult) => r.memoryPerConnectionKB) },
+      { label: 'CPU % while idle', cells: pick(results, (r: IdleResult) => r.idleCpuPercent) },
+    ]),
+  );
+  print(
+    ratios(columns, [
+      { label: 'memory per connection', values: pick(results, (r: IdleResult) => r.memoryPerConnectionKB) },
+      { label: 'time to all connected', values: pick(results, (r: IdleResult) => r.allConnectedMs) },
+      { label: 'CPU per connect', values: pick(results, (r: IdleResult) => r.cpuMsPerConnect) },
+    ]),
+  );
+  print(errorsOf(results));
+  return results;
+}
+
+export async function latencySection(missing: Missing, plays: number, seconds: number, print: (text: string) => void): Promise<{ firstFrame: (FirstFrameResult | Skipped)[]; relay: (RelayLatencyResult | Skipped)[] }> {
+  const firstFrame: (FirstFrameResult | Skipped)[] = [];
+  const relay: (RelayLatencyResult | Skipped)[] = [];
+  const runs: [PeerKind, boolean, string][] = [
+    ['rxrtmp', true, 'rxrtmp'],
+    ['rxrtmp', false, 'rxrtmp (no GOP cache)'],
+    ['nginx', true, NAMES.nginx],
+    ['nms', true, NAMES.nms],
+  ];
+  for (const [kind, gopCache, name] of runs) {
+    firstFrame.push(await withPeer(kind, missing[kind], { gopCache }, name, (peer) => runFirstFrame(peer, plays)));
+    if (gopCache) relay.push(await withPeer(kind, missing[kind], {}, name, (peer) => runRelayLatency(peer, seconds)));
+  }
+  const ffColumns = firstFrame.map((r) => r.server);
+  print(
+    table(`3a. time to first frame: RtmpClient plays a running ffmpeg publish (median of ${plays})`, ffColumns, [
+      { label: 'plays with a key frame', cells: pick(firstFrame, (r: FirstFrameResult) => `${r.succeeded}/${r.plays}`) },
+      { label: 'play → first video frame ms', cells: pick(firstFrame, (r: FirstFrameResult) => r.firstVideoMs) },
+      { label: 'play → first key frame ms', cells: pick(firstFrame, (r: FirstFrameResult) => r.firstKeyFrameMs) },
+      { label: 'p90 first key frame ms', cells: pick(firstFrame, (r: FirstFrameResult) => r.firstKeyFrameP90Ms) },
+      { label: 'started on a key frame', cells: pick(firstFrame, (r: FirstFrameResult) => `${r.startedOnKeyFrame}/${r.plays}`) },
+    ]),
+  );
+  print(errorsOf(firstFrame));
+  const relayColumns = relay.map((r) => r.server);
+  print(
+    table(`3b. relay latency: RtmpClient publishes 30 fps × 5 KB stamped frames, another plays (${seconds} s)`, relayColumns, [
+      { label: 'frames sent / measured', cells: pick(relay, (r: RelayLatencyResult) => `${r.sent}/${r.received}`) },
+      { label: 'median ms', cells: pick(relay, (r: RelayLatencyResult) => r.medianMs) },
+      { label: 'p95 ms', cells: pick(relay, (r: RelayLatencyResult) => r.p95Ms) },
+      { label: 'max ms', cells: pick(relay, (r: RelayLatencyResult) => r.maxMs) },
+    ]),
+  );
+  print(errorsOf(relay));
+  return { firstFrame, relay };
+}
