@@ -8,41 +8,44 @@ export interface HandshakeHooks {
   done?(scheme: HandshakeScheme | undefined): void;
 }
 
-function handshakeOperator(
-  party: { push(data: Buffer): HandshakeStep; readonly done: boolean; readonly scheme: HandshakeScheme | undefined },
-  hooks: HandshakeHooks,
-): OperatorFunction<Buffer, Buffer> {
+type HandshakeParty = { push(data: Buffer): HandshakeStep; readonly scheme: HandshakeScheme | undefined };
+
+function handshakeOperator(createParty: () => HandshakeParty, hooks: HandshakeHooks): OperatorFunction<Buffer, Buffer> {
   return (source) =>
-    new Observable<Buffer>((subscriber) =>
-      source.subscribe({
+    new Observable<Buffer>((subscriber) => {
+      // Dropped once done, so a long-lived connection does not keep the handshake's packets.
+      let pending: HandshakeParty | undefined = createParty();
+      return source.subscribe({
         next(data) {
-          if (party.done) return subscriber.next(data);
+          if (pending === undefined) return subscriber.next(data);
           let step: HandshakeStep;
           try {
-            step = party.push(data);
+            step = pending.push(data);
           } catch (error) {
             return subscriber.error(error);
           }
           for (const bytes of step.output) hooks.send(bytes);
           if (!step.done) return;
-          hooks.done?.(party.scheme);
+          const scheme = pending.scheme;
+          pending = undefined;
+          hooks.done?.(scheme);
           if (step.leftover.length > 0) subscriber.next(step.leftover);
         },
         error: (error) => subscriber.error(error),
         complete: () => subscriber.complete(),
-      }),
-    );
+      });
+    });
 }
 
 /**
  * Server side: consumes C0/C1/C2, answers S0/S1/S2 through `hooks.send`, then passes
  * the chunk stream bytes through (starting with any bytes that came after C2).
  */
-export function acceptHandshake(hooks: HandshakeHooks, handshake = new ServerHandshake()): OperatorFunction<Buffer, Buffer> {
-  return handshakeOperator(handshake, hooks);
+export function acceptHandshake(hooks: HandshakeHooks, createHandshake: () => ServerHandshake = () => new ServerHandshake()): OperatorFunction<Buffer, Buffer> {
+  return handshakeOperator(createHandshake, hooks);
 }
 
 /** Client side: the caller has sent `handshake.start()`; this consumes S0/S1/S2 and answers C2. */
 export function initiateHandshake(hooks: HandshakeHooks, handshake: ClientHandshake): OperatorFunction<Buffer, Buffer> {
-  return handshakeOperator(handshake, hooks);
+  return handshakeOperator(() => handshake, hooks);
 }

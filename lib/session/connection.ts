@@ -81,8 +81,7 @@ export class Connection {
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.writer = new MessageWriter(transport);
-    const machine = connectionMachine.provide({ actions: { closeTransport: () => this.endTransport() } });
-    this.actor = createActor(machine, {
+    this.actor = createActor(connectionMachine, {
       input: { id, remoteAddress, timeouts: { handshake: options.handshakeTimeout, connect: options.connectTimeout } },
       ...(options.clock ? { clock: options.clock } : {}),
     });
@@ -206,6 +205,7 @@ export class Connection {
 
   start(): void {
     this.transport.once('close', () => this.teardown());
+    this.actor.on('closeTransport', () => this.endTransport());
     this.actor.start();
     const messages$ = fromTransport(this.transport).pipe(
       tap((bytes) => {

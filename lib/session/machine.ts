@@ -1,4 +1,4 @@
-import { assign, setup } from 'xstate';
+import { assign, emit, setup } from 'xstate';
 
 export interface ConnectionTimeouts {
   /** From the first byte to C2; a peer that stalls mid-handshake is dropped after this. */
@@ -30,16 +30,20 @@ export type ConnectionEvent =
   | { type: 'CLOSE'; reason: string }
   | { type: 'TRANSPORT_CLOSED'; reason?: string };
 
+/** What the machine asks its owner to do; the session listens with `actor.on(type, …)`. */
+export type ConnectionEffect = { type: 'closeTransport' };
+
 /**
  * The control plane of one connection. It decides; it carries no media. The side
- * effects it asks for (`closeTransport`) are provided by the session, so the chart
- * can be drawn, inspected and run in tests without a socket.
+ * effects it asks for (`closeTransport`) are emitted for the session to carry out,
+ * so the chart can be drawn, inspected and run in tests without a socket.
  */
 export const connectionMachine = setup({
   types: {
     context: {} as ConnectionContext,
     events: {} as ConnectionEvent,
     input: {} as ConnectionMachineInput,
+    emitted: {} as ConnectionEffect,
   },
   delays: {
     handshakeTimeout: ({ context }) => context.timeouts.handshake,
@@ -62,9 +66,8 @@ export const connectionMachine = setup({
     }),
     handshakeTimedOut: assign({ closeReason: 'handshake timed out' }),
     connectTimedOut: assign({ closeReason: 'no connect command after the handshake' }),
-    closeTransport: () => {
-      /* provided by the session */
-    },
+    // An emitted effect, not a provided action: `provide()` would build a whole machine per connection.
+    closeTransport: emit({ type: 'closeTransport' } as const),
   },
 }).createMachine({
   id: 'rtmpConnection',

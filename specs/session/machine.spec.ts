@@ -4,10 +4,11 @@ import { connectionMachine } from '../../lib/session/machine';
 
 function start(closeTransport: () => void = () => undefined) {
   const clock = new SimulatedClock();
-  const actor = createActor(connectionMachine.provide({ actions: { closeTransport } }), {
+  const actor = createActor(connectionMachine, {
     clock,
     input: { id: '1', remoteAddress: '127.0.0.1:1', timeouts: { handshake: 5_000, connect: 8_000 } },
   });
+  actor.on('closeTransport', closeTransport);
   actor.start();
   return { actor, clock };
 }
