@@ -1,5 +1,8 @@
 import type { Duplex } from 'node:stream';
-import { ChunkEncoder } from '../protocol/chunk/encoder';
+import { ChunkEncoder, encodeChunkBody } from '../protocol/chunk/encoder';
+
+/** Payloads up to this size are copied next to their header rather than written separately. */
+const SMALL_MESSAGE = 1024;
 import { encodeControl } from '../protocol/control';
 import { RtmpMessage } from '../protocol/message';
 
@@ -41,13 +44,28 @@ export class MessageWriter {
 
   /**
    * Sends a message whose chunk body is shared with other peers: only the first
-   * chunk header is ours. `body(chunkSize, chunkStreamId)` returns the shared bytes.
+   * chunk header is ours. `bodies` caches the shared bytes by chunk size and chunk
+   * stream, so the first peer to need a layout builds it and the rest reuse it.
    */
-  sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, body: (chunkSize: number, chunkStreamId: number) => Buffer): boolean {
+  sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, bodies: Map<string, Buffer>): boolean {
     const first = this.encoder.encodeHeader(header, payload.length);
     if (first === undefined) return this.send({ ...header, payload });
+    const chunkSize = this.encoder.chunkSize;
+    if (payload.length <= SMALL_MESSAGE && payload.length <= chunkSize) {
+      // Copying a small payload beside its header costs less than a second write.
+      const joined = Buffer.allocUnsafe(first.length + payload.length);
+      first.copy(joined, 0);
+      payload.copy(joined, first.length);
+      return this.writeRaw(joined, 1);
+    }
+    const key = `${chunkSize}:${header.chunkStreamId}`;
+    let body = bodies.get(key);
+    if (body === undefined) {
+      body = encodeChunkBody(payload, chunkSize, header.chunkStreamId);
+      bodies.set(key, body);
+    }
     this.writeRaw(first);
-    return this.writeRaw(body(this.encoder.chunkSize, header.chunkStreamId), 1);
+    return this.writeRaw(body, 1);
   }
 
   /** Sends Set Chunk Size and switches to the new size for everything after it. */

@@ -96,7 +96,7 @@ export class Connection {
       connection: this,
       output: {
         send: (message) => this.send(message),
-        sendShared: (header, payload, body) => this.writer.sendShared(header, payload, body),
+        sendShared: (header, payload, bodies) => this.writer.sendShared(header, payload, bodies),
         queuedBytes: () => this.writer.queuedBytes,
         objectEncoding: () => this.objectEncoding,
       },

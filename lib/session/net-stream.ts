@@ -2,7 +2,6 @@ import { Observable, Subject } from 'rxjs';
 import { AmfObject, AmfValue } from '../protocol/amf/values';
 import { encodeCommand, encodeData, ObjectEncoding } from '../protocol/commands';
 import { encodeControl } from '../protocol/control';
-import { encodeChunkBody } from '../protocol/chunk/encoder';
 import { ChunkStreamIds, MessageType, RtmpMessage } from '../protocol/message';
 import { status, StatusInfo } from '../protocol/net-commands';
 import type { Connection } from './connection';
@@ -12,7 +11,7 @@ export type NetStreamState = 'idle' | 'playing' | 'paused' | 'publishing' | 'clo
 /** How a stream reaches its connection's writer, without knowing the connection. */
 export interface StreamOutput {
   send(message: RtmpMessage): boolean;
-  sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, body: (chunkSize: number, chunkStreamId: number) => Buffer): boolean;
+  sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, bodies: Map<string, Buffer>): boolean;
   /** Bytes written but not yet taken by the operating system: the player's queue. */
   queuedBytes(): number;
   objectEncoding(): ObjectEncoding;
@@ -72,15 +71,7 @@ export class NetStream {
     if (typeId === MessageType.Audio && !this.receiveAudio) return true;
     if (typeId === MessageType.Video && !this.receiveVideo) return true;
     const chunkStreamId = typeId === MessageType.Audio ? ChunkStreamIds.audio : typeId === MessageType.Video ? ChunkStreamIds.video : ChunkStreamIds.data;
-    return this.output.sendShared({ chunkStreamId, timestamp, typeId, streamId: this.id }, payload, (chunkSize, csid) => {
-      const key = `${chunkSize}:${csid}`;
-      let body = bodies.get(key);
-      if (body === undefined) {
-        body = encodeChunkBody(payload, chunkSize, csid);
-        bodies.set(key, body);
-      }
-      return body;
-    });
+    return this.output.sendShared({ chunkStreamId, timestamp, typeId, streamId: this.id }, payload, bodies);
   }
 
   /** Bytes queued towards this stream's client (shared by every stream of the connection). */

@@ -4,7 +4,6 @@ import { DEFAULT_CHUNK_SIZE } from './decoder';
 
 const EXTENDED_TIMESTAMP = 0xffffff;
 const MESSAGE_HEADER_SIZE = [11, 7, 3, 0] as const;
-const EMPTY = Buffer.alloc(0);
 
 interface SentHeader {
   timestamp: number;
@@ -123,9 +122,11 @@ export class ChunkEncoder {
 
   encode(message: RtmpMessage): Buffer {
     checkMessage(message);
-    const { fmt, field, extended } = this.chooseHeader(message, message.payload.length);
-    const bytes = serialize(message, this.chunkSize, fmt, field, extended);
-    this.remember(message, message.payload.length, fmt, field);
+    const length = message.payload.length;
+    const fmt = this.chooseHeader(message, length);
+    const field = this.field;
+    const bytes = serialize(message, this.chunkSize, fmt, field, field >= EXTENDED_TIMESTAMP);
+    this.remember(message, length, fmt, field);
     return bytes;
   }
 
@@ -133,18 +134,33 @@ export class ChunkEncoder {
    * Only the first chunk header for a message whose body comes from `encodeChunkBody`.
    * Returns undefined when the header would need an extended timestamp, because
    * continuation chunks then repeat it and a shared body cannot: use `encode` then.
+   * This runs once per message per player, so it allocates nothing but the header.
    */
   encodeHeader(message: Omit<RtmpMessage, 'payload'>, length: number): Buffer | undefined {
-    const probe = { ...message, payload: EMPTY };
-    const { fmt, field, extended } = this.chooseHeader(probe, length);
-    if (extended) return undefined;
-    const header = serialize({ ...probe, payload: EMPTY }, this.chunkSize, fmt, field, false);
-    if (fmt <= 1) header.writeUIntBE(length, basicHeaderSize(message.chunkStreamId) + 3, 3);
-    this.remember(probe, length, fmt, field);
-    return header;
+    const fmt = this.chooseHeader(message, length);
+    const field = this.field;
+    if (field >= EXTENDED_TIMESTAMP) return undefined;
+    const id = message.chunkStreamId;
+    const out = Buffer.allocUnsafe(basicHeaderSize(id) + MESSAGE_HEADER_SIZE[fmt as 0 | 1 | 2 | 3]);
+    let p = writeBasicHeader(out, 0, fmt, id);
+    if (fmt <= 2) {
+      out.writeUIntBE(field, p, 3);
+      p += 3;
+      if (fmt <= 1) {
+        out.writeUIntBE(length, p, 3);
+        out[p + 3] = message.typeId;
+        p += 4;
+      }
+      if (fmt === 0) out.writeUInt32LE(message.streamId >>> 0, p);
+    }
+    this.remember(message, length, fmt, field);
+    return out;
   }
 
-  private chooseHeader(message: RtmpMessage, length: number): { fmt: number; field: number; extended: boolean } {
+  /** The timestamp field of the header `chooseHeader` picked last (absolute for type 0, else the delta). */
+  private field = 0;
+
+  private chooseHeader(message: Omit<RtmpMessage, 'payload'>, length: number): number {
     const timestamp = message.timestamp >>> 0;
     const previous = this.sent.get(message.chunkStreamId);
     const delta = previous === undefined ? 0 : (timestamp - previous.timestamp) >>> 0;
@@ -160,18 +176,22 @@ export class ChunkEncoder {
     } else {
       fmt = 2;
     }
-    const field = fmt === 0 ? timestamp : delta;
-    return { fmt, field, extended: field >= EXTENDED_TIMESTAMP };
+    this.field = fmt === 0 ? timestamp : delta;
+    return fmt;
   }
 
-  private remember(message: RtmpMessage, length: number, fmt: number, field: number): void {
-    this.sent.set(message.chunkStreamId, {
-      timestamp: message.timestamp >>> 0,
-      length,
-      typeId: message.typeId,
-      streamId: message.streamId,
-      delta: fmt === 0 ? -1 : field,
-    });
+  private remember(message: Omit<RtmpMessage, 'payload'>, length: number, fmt: number, field: number): void {
+    const sent = this.sent.get(message.chunkStreamId);
+    const delta = fmt === 0 ? -1 : field;
+    if (sent === undefined) {
+      this.sent.set(message.chunkStreamId, { timestamp: message.timestamp >>> 0, length, typeId: message.typeId, streamId: message.streamId, delta });
+      return;
+    }
+    sent.timestamp = message.timestamp >>> 0;
+    sent.length = length;
+    sent.typeId = message.typeId;
+    sent.streamId = message.streamId;
+    sent.delta = delta;
   }
 
   /** Records that `message` went out through `encodeStandalone`, so later headers are relative to it. */
