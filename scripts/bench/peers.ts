@@ -5,7 +5,7 @@
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { AddressInfo, createConnection, createServer } from 'node:net';
+import { accepts, freePort } from '../../specs/helpers/ports';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildChild, ChildBuild } from './build';
@@ -33,21 +33,6 @@ const NMS_DIR = join(tmpdir(), 'rxrtmp-bench-nms');
 const NMS_PACKAGE = join(NMS_DIR, 'node_modules', 'node-media-server', 'package.json');
 const OPEN_FILES = 8192;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => (socket.destroy(), resolve(false)));
-  });
-}
 
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

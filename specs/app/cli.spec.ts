@@ -1,19 +1,10 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { execFile } from 'node:child_process';
-import { createServer as createNetServer, AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { until } from '../helpers/raw-peer';
+import { freePort } from '../helpers/ports';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createNetServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 test('npm start: serves RTMP and HTTP, logs connection events, and exits cleanly on SIGTERM', async (t) => {
   const [rtmpPort, httpPort] = [await freePort(), await freePort()];
