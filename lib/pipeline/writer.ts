@@ -6,6 +6,24 @@ const SMALL_MESSAGE = 1024;
 import { encodeControl } from '../protocol/control';
 import { RtmpMessage } from '../protocol/message';
 
+/** Writers corked during this tick; one callback uncorks them all, rather than one per player. */
+const corkedWriters = new Set<MessageWriter>();
+let flushScheduled = false;
+
+function uncorkAll(): void {
+  flushScheduled = false;
+  for (const writer of corkedWriters) writer.uncork();
+  corkedWriters.clear();
+}
+
+function uncorkSoon(writer: MessageWriter): void {
+  corkedWriters.add(writer);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    process.nextTick(uncorkAll);
+  }
+}
+
 /**
  * The outgoing half of a connection: chunk-encodes messages and writes them to the
  * transport. Writes within one tick are corked together, so a burst (a reply plus
@@ -74,15 +92,18 @@ export class MessageWriter {
     this.encoder.chunkSize = size;
   }
 
+  /** @internal ends this tick's batch: everything written since leaves in one writev. */
+  uncork(): void {
+    this.corked = false;
+    this.transport.uncork();
+  }
+
   writeRaw(bytes: Buffer, messages = 0): boolean {
     if (!this.writable) return false;
     if (!this.corked) {
       this.corked = true;
       this.transport.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.transport.uncork();
-      });
+      uncorkSoon(this);
     }
     this.bytesSent += bytes.length;
     this.messagesSent += messages;
