@@ -1,6 +1,7 @@
 import test from 'ava';
 import { createServer, RtmpClient, silentLogger } from '../../lib';
 import { installDemo } from '../../lib/demo/demo-app';
+import { createStatusServer, listenHttp } from '../../lib/web/status-server';
 
 async function demoServer() {
   const server = createServer({ logger: silentLogger });
@@ -98,6 +99,33 @@ test('invoke rejects on timeout and on disconnect', async (t) => {
     await client.close();
     await t.throwsAsync(pending, { message: /connection closed/ });
   } finally {
+    await server.close();
+  }
+});
+
+test('per-connection statistics and the /api/connections endpoint describe a live connection', async (t) => {
+  const { server, url } = await demoServer();
+  const http = createStatusServer(server);
+  const { port } = await listenHttp(http, '127.0.0.1', 0);
+  const client = await RtmpClient.connect(url);
+  try {
+    await client.call('echo', 'x'.repeat(1000));
+    const connection = [...server.connections][0]!;
+    connection.properties.set('user', 'alice');
+    const stats = connection.stats();
+    t.is(stats.state, 'connected');
+    t.true(stats.bytesIn > 3073 + 1000, `bytes in ${stats.bytesIn}`);
+    t.true(stats.bytesOut > 3073 + 1000, `bytes out ${stats.bytesOut}`);
+    t.true(stats.messagesIn >= 2 && stats.messagesOut >= 4);
+    t.is(stats.pendingCalls, 0);
+    t.true(stats.uptime >= 0);
+    t.is(connection.properties.get('user'), 'alice');
+    const body = (await (await fetch(`http://127.0.0.1:${port}/api/connections`)).json()) as { connections: Array<Record<string, unknown>> };
+    t.like(body.connections[0], { id: connection.id, app: 'demo', state: 'connected' });
+    t.is((await fetch(`http://127.0.0.1:${port}/nothing`)).status, 404);
+  } finally {
+    await client.close();
+    http.close();
     await server.close();
   }
 });
