@@ -1,4 +1,5 @@
 import { interval, SchedulerLike, Subscription, asyncScheduler } from 'rxjs';
+import { sharedTicks } from './ticker';
 import { ControlMessage } from '../protocol/control';
 import { Acknowledger } from '../pipeline/acknowledger';
 
@@ -73,7 +74,9 @@ export class Upkeep {
 
   start(): void {
     const period = Math.max(10, Math.min(this.options.pingInterval, this.options.idleTimeout) / 2);
-    this.timer = interval(period, this.scheduler).subscribe(() => this.check());
+    // A scheduler given (virtual time in specs) gets its own interval; otherwise connections share one timer.
+    const ticks = this.options.scheduler ? interval(period, this.options.scheduler) : sharedTicks(period);
+    this.timer = ticks.subscribe(() => this.check());
   }
 
   stop(): void {
