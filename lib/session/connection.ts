@@ -103,6 +103,7 @@ export class Connection {
       handlers: () => [...this.ownStreamHandlers, ...this.registry.streamHandlers],
       reply: (txn, result, value, description) => this.reply(txn, result, value, description),
       activity: (active) => this.actor.send({ type: active ? 'STREAM_ACTIVE' : 'STREAM_INACTIVE' }),
+      lifecycle: (created) => this.actor.send({ type: created ? 'STREAM_CREATED' : 'STREAM_DELETED' }),
       maxStreams: options.maxStreams,
     });
     this.upkeep = new Upkeep(

@@ -17,6 +17,8 @@ export interface ConnectionContext extends ConnectionMachineInput {
   app: string | undefined;
   /** Streams that are playing or publishing; `streaming` while above zero. */
   activeStreams: number;
+  /** NetStreams created and not yet deleted. */
+  createdStreams: number;
   closeReason: string | undefined;
 }
 
@@ -25,6 +27,8 @@ export type ConnectionEvent =
   | { type: 'CONNECT_REQUESTED'; app: string }
   | { type: 'CONNECT_ACCEPTED' }
   | { type: 'CONNECT_REJECTED'; reason: string }
+  | { type: 'STREAM_CREATED' }
+  | { type: 'STREAM_DELETED' }
   | { type: 'STREAM_ACTIVE' }
   | { type: 'STREAM_INACTIVE' }
   | { type: 'CLOSE'; reason: string }
@@ -54,6 +58,8 @@ export const connectionMachine = setup({
   },
   actions: {
     rememberApp: assign({ app: ({ event }) => (event.type === 'CONNECT_REQUESTED' ? event.app : undefined) }),
+    countCreated: assign({ createdStreams: ({ context }) => context.createdStreams + 1 }),
+    countDeleted: assign({ createdStreams: ({ context }) => Math.max(0, context.createdStreams - 1) }),
     countStreamUp: assign({ activeStreams: ({ context }) => context.activeStreams + 1 }),
     countStreamDown: assign({ activeStreams: ({ context }) => Math.max(0, context.activeStreams - 1) }),
     rememberCloseReason: assign({
@@ -71,7 +77,7 @@ export const connectionMachine = setup({
   },
 }).createMachine({
   id: 'rtmpConnection',
-  context: ({ input }) => ({ ...input, app: undefined, activeStreams: 0, closeReason: undefined }),
+  context: ({ input }) => ({ ...input, app: undefined, activeStreams: 0, createdStreams: 0, closeReason: undefined }),
   initial: 'handshake',
   states: {
     handshake: {
@@ -89,10 +95,16 @@ export const connectionMachine = setup({
       },
     },
     connected: {
-      on: { STREAM_ACTIVE: { target: 'streaming', actions: 'countStreamUp' } },
+      on: {
+        STREAM_ACTIVE: { target: 'streaming', actions: 'countStreamUp' },
+        STREAM_CREATED: { actions: 'countCreated' },
+        STREAM_DELETED: { actions: 'countDeleted' },
+      },
     },
     streaming: {
       on: {
+        STREAM_CREATED: { actions: 'countCreated' },
+        STREAM_DELETED: { actions: 'countDeleted' },
         STREAM_ACTIVE: { actions: 'countStreamUp' },
         STREAM_INACTIVE: [
           { guard: 'isLastActiveStream', target: 'connected', actions: 'countStreamDown' },

@@ -14,6 +14,8 @@ export interface StreamHost {
   reply(transactionId: number, result: 'ok' | 'error', value: AmfValue, description?: string): void;
   /** Tells the connection actor a stream became active or inactive. */
   activity(active: boolean): void;
+  /** Tells the connection actor a stream was created or deleted. */
+  lifecycle(created: boolean): void;
   maxStreams: number;
 }
 
@@ -41,6 +43,7 @@ export class StreamController {
     if (!verdict.accepted) return this.host.reply(transactionId, 'error', null, verdict.description);
     const id = this.nextId++;
     this.streams.set(id, new NetStream(id, this.host.connection, this.host.output));
+    this.host.lifecycle(true);
     this.host.reply(transactionId, 'ok', id);
   }
 
@@ -50,6 +53,7 @@ export class StreamController {
     this.stopActivity(stream);
     stream.state = 'closed';
     this.streams.delete(id);
+    this.host.lifecycle(false);
     this.each((h) => h.deleteStream?.(stream));
   }
 

@@ -85,3 +85,15 @@ test('the transport closing first records that the peer left', (t) => {
   t.is(actor.getSnapshot().value, 'closed');
   t.is(actor.getSnapshot().context.closeReason, 'peer closed the connection');
 });
+
+test('createStream and deleteStream are counted in the actor without changing state', (t) => {
+  const { actor } = start();
+  actor.send({ type: 'HANDSHAKE_DONE' });
+  actor.send({ type: 'CONNECT_REQUESTED', app: 'live' });
+  actor.send({ type: 'CONNECT_ACCEPTED' });
+  actor.send({ type: 'STREAM_CREATED' });
+  actor.send({ type: 'STREAM_CREATED' });
+  actor.send({ type: 'STREAM_DELETED' });
+  t.is(actor.getSnapshot().value, 'connected');
+  t.is(actor.getSnapshot().context.createdStreams, 1);
+});
