@@ -105,6 +105,7 @@ export class Connection {
       activity: (active) => this.actor.send({ type: active ? 'STREAM_ACTIVE' : 'STREAM_INACTIVE' }),
       lifecycle: (created) => this.actor.send({ type: created ? 'STREAM_CREATED' : 'STREAM_DELETED' }),
       maxStreams: options.maxStreams,
+      warn: (message) => this.logger.warn(`${this.label} ${message}`),
     });
     this.upkeep = new Upkeep(
       {

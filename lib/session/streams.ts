@@ -17,6 +17,7 @@ export interface StreamHost {
   /** Tells the connection actor a stream was created or deleted. */
   lifecycle(created: boolean): void;
   maxStreams: number;
+  warn(message: string): void;
 }
 
 type StreamCommand = Extract<
@@ -31,8 +32,15 @@ export class StreamController {
 
   constructor(private readonly host: StreamHost) {}
 
+  /** Tells every handler; one that throws is logged and does not stop the others (or the teardown). */
   private each(call: (handler: StreamHandler) => void): void {
-    for (const handler of this.host.handlers()) call(handler);
+    for (const handler of this.host.handlers()) {
+      try {
+        call(handler);
+      } catch (error) {
+        this.host.warn(`a stream handler threw: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
   }
 
   async create(transactionId: number): Promise<void> {

@@ -224,3 +224,29 @@ test('rtmpdump connects to a rejected app and is refused while the server goes o
     await server.close();
   }
 });
+
+test('a stream handler that throws while the connection closes is logged and the server goes on', async (t) => {
+  const { server, port, log } = await serve();
+  server.onConnect({ connect: (_c, r) => r.properties.app === 'app' || undefined });
+  server.onStream({
+    play: () => true,
+    stop: () => {
+      throw new Error('stop hook exploded');
+    },
+  });
+  try {
+    const peer = await RawPeer.open(port);
+    await peer.shake();
+    peer.connect('app');
+    await peer.waitFor((c) => c.name === '_result' && c.transactionId === 1);
+    peer.command({ name: 'createStream', transactionId: 2, commandObject: null, args: [] });
+    await peer.waitFor((c) => c.transactionId === 2);
+    peer.command({ name: 'play', transactionId: 0, commandObject: null, args: ['x'] }, 1);
+    await peer.waitFor((c) => c.name === 'onStatus' && JSON.stringify(c.args).includes('Play.Start'));
+    peer.destroy();
+    await logged(t, log, (l) => l.includes('a stream handler threw: stop hook exploded'));
+    await healthyEcho(port);
+  } finally {
+    await server.close();
+  }
+});
