@@ -6,7 +6,10 @@ const SMALL_MESSAGE = 1024;
 import { encodeControl } from '../protocol/control';
 import { RtmpMessage } from '../protocol/message';
 
-/** Writers corked during this tick; one callback uncorks them all, rather than one per player. */
+/** Corked bytes after which a writer flushes without waiting for the end of the turn. */
+const FLUSH_BYTES = 64 * 1024;
+
+/** Writers corked during this turn; one callback uncorks them all, rather than one per player. */
 const corkedWriters = new Set<MessageWriter>();
 let flushScheduled = false;
 
@@ -20,20 +23,23 @@ function uncorkSoon(writer: MessageWriter): void {
   corkedWriters.add(writer);
   if (!flushScheduled) {
     flushScheduled = true;
-    process.nextTick(uncorkAll);
+    setImmediate(uncorkAll);
   }
 }
 
 /**
  * The outgoing half of a connection: chunk-encodes messages and writes them to the
- * transport. Writes within one tick are corked together, so a burst (a reply plus
- * its status messages, or one media message to many players) leaves as one write.
+ * transport. Writes within one turn of the event loop are corked together (up to
+ * FLUSH_BYTES), so a burst (a reply and its status messages, or every media message
+ * that arrived in this turn) leaves as one writev, as nginx-rtmp sends a player's
+ * queued chain at once.
  */
 export class MessageWriter {
   bytesSent = 0;
   messagesSent = 0;
   private readonly encoder = new ChunkEncoder();
   private corked = false;
+  private corkedBytes = 0;
 
   constructor(private readonly transport: Duplex) {}
 
@@ -41,9 +47,12 @@ export class MessageWriter {
     return this.encoder.chunkSize;
   }
 
-  /** Bytes accepted by `write` but not yet handed to the operating system. */
+  /**
+   * Bytes from earlier turns that the operating system has not taken yet: the
+   * peer's backlog. What was written in this turn (still corked) is not backlog.
+   */
   get queuedBytes(): number {
-    return this.transport.writableLength;
+    return Math.max(0, this.transport.writableLength - this.corkedBytes);
   }
 
   get writable(): boolean {
@@ -94,7 +103,9 @@ export class MessageWriter {
 
   /** @internal ends this tick's batch: everything written since leaves in one writev. */
   uncork(): void {
+    if (!this.corked) return;
     this.corked = false;
+    this.corkedBytes = 0;
     this.transport.uncork();
   }
 
@@ -105,8 +116,12 @@ export class MessageWriter {
       this.transport.cork();
       uncorkSoon(this);
     }
+    this.corkedBytes += bytes.length;
     this.bytesSent += bytes.length;
     this.messagesSent += messages;
-    return this.transport.write(bytes);
+    const accepted = this.transport.write(bytes);
+    // A turn that carries a burst flushes early, so a peer's unsent backlog is never hidden for long.
+    if (this.corkedBytes >= FLUSH_BYTES) this.uncork();
+    return accepted;
   }
 }
