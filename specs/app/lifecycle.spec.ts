@@ -59,10 +59,7 @@ test('closing connections leaves no listeners, timers or connections behind', as
   const transports: Duplex[] = [];
   server.connections$.subscribe((c) => transports.push((c as unknown as { transport: Duplex }).transport));
   for (let round = 0; round < 10; round++) {
-    const peer = await RawPeer.open(port);
-    await peer.shake();
-    peer.connect('demo');
-    await peer.waitFor((c) => c.name === '_result');
+    const peer = await RawPeer.connected(port, 'demo');
     peer.destroy();
   }
   await until(() => server.connections.size === 0);
@@ -82,10 +79,7 @@ test('close() lets a call in flight finish before closing its connection', async
   installDemo(server);
   server.onCall('slow', () => new Promise((resolve) => setTimeout(() => resolve('finished'), 300)));
   const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
-  const peer = await RawPeer.open(port);
-  await peer.shake();
-  peer.connect('demo');
-  await peer.waitFor((c) => c.name === '_result');
+  const peer = await RawPeer.connected(port, 'demo');
   peer.command({ name: 'slow', transactionId: 5, commandObject: null, args: [] });
   await until(() => [...server.connections][0]!.stats().pendingCalls === 1);
   await server.close();

@@ -92,10 +92,7 @@ test('a connection killed mid-chunk and one killed mid-command leave the server 
     midChunk.socket.write(Buffer.from('030000000000c8140000000002', 'hex'));
     midChunk.destroy();
 
-    const midCommand = await RawPeer.open(port);
-    await midCommand.shake();
-    midCommand.connect('demo');
-    await midCommand.waitFor((c) => c.name === '_result');
+    const midCommand = await RawPeer.connected(port, 'demo');
     midCommand.command({ name: 'echo', transactionId: 2, commandObject: null, args: ['x'] });
     midCommand.destroy();
 
@@ -167,10 +164,7 @@ test('a peer that goes silent after connect is pinged, then dropped as dead', as
 test('a ping request is answered with the same timestamp', async (t) => {
   const { server, port } = await serve();
   try {
-    const peer = await RawPeer.open(port);
-    await peer.shake();
-    peer.connect('demo');
-    await peer.waitFor((c) => c.name === '_result');
+    const peer = await RawPeer.connected(port, 'demo');
     peer.socket.write(Buffer.from('02000000000006040000000000060000abcd', 'hex'));
     await until(() => peer.received.some((m) => m.typeId === MessageType.UserControl && m.payload.readUInt16BE(0) === 7));
     const response = peer.received.find((m) => m.typeId === MessageType.UserControl && m.payload.readUInt16BE(0) === 7)!;
@@ -184,10 +178,7 @@ test('a ping request is answered with the same timestamp', async (t) => {
 test('the server acknowledges when the peer window is reached', async (t) => {
   const { server, port } = await serve();
   try {
-    const peer = await RawPeer.open(port);
-    await peer.shake();
-    peer.connect('demo');
-    await peer.waitFor((c) => c.name === '_result');
+    const peer = await RawPeer.connected(port, 'demo');
     peer.socket.write(Buffer.from('02000000000004050000000000001000', 'hex')); // window 4096
     for (let i = 0; i < 10; i++) peer.command({ name: 'echo', transactionId: 0, commandObject: null, args: ['x'.repeat(500)] });
     await until(() => peer.received.some((m) => m.typeId === MessageType.Acknowledgement));
@@ -235,10 +226,7 @@ test('a stream handler that throws while the connection closes is logged and the
     },
   });
   try {
-    const peer = await RawPeer.open(port);
-    await peer.shake();
-    peer.connect('app');
-    await peer.waitFor((c) => c.name === '_result' && c.transactionId === 1);
+    const peer = await RawPeer.connected(port, 'app');
     peer.command({ name: 'createStream', transactionId: 2, commandObject: null, args: [] });
     await peer.waitFor((c) => c.transactionId === 2);
     peer.command({ name: 'play', transactionId: 0, commandObject: null, args: ['x'] }, 1);

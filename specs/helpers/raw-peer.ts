@@ -29,6 +29,15 @@ export class RawPeer {
     });
   }
 
+  /** Opens a peer, completes the handshake and waits for connect's `_result` on `app`. */
+  static async connected(port: number, app: string): Promise<RawPeer> {
+    const peer = await RawPeer.open(port);
+    await peer.shake();
+    peer.connect(app);
+    await peer.waitFor((c) => c.name === '_result' && c.transactionId === 1);
+    return peer;
+  }
+
   /** Completes the handshake; afterwards every byte from the server goes to the chunk decoder. */
   async shake(): Promise<void> {
     this.socket.write(this.handshake.start());

@@ -8,10 +8,7 @@ const MAX_QUEUE = 256 * 1024;
 
 /** A player that plays and then stops reading its socket altogether. */
 async function stalledPlayer(port: number): Promise<RawPeer> {
-  const peer = await RawPeer.open(port);
-  await peer.shake();
-  peer.connect('live');
-  await peer.waitFor((c) => c.name === '_result' && c.transactionId === 1);
+  const peer = await RawPeer.connected(port, 'live');
   peer.command({ name: 'createStream', transactionId: 2, commandObject: null, args: [] });
   await peer.waitFor((c) => c.transactionId === 2);
   peer.command({ name: 'play', transactionId: 0, commandObject: null, args: ['cam'] }, 1);
