@@ -6,6 +6,7 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { accepts, freePort } from '../../specs/helpers/ports';
+import { NGINX_BINARY as NGINX, NGINX_RTMP_MODULE as NGINX_RTMP, nginxConfig } from '../../specs/helpers/nginx';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildChild, ChildBuild } from './build';
@@ -27,8 +28,6 @@ export interface PeerOptions {
   gopCache?: boolean;
 }
 
-const NGINX = '/usr/sbin/nginx';
-const NGINX_RTMP = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
 const NMS_DIR = join(tmpdir(), 'rxrtmp-bench-nms');
 const NMS_PACKAGE = join(NMS_DIR, 'node_modules', 'node-media-server', 'package.json');
 const OPEN_FILES = 8192;
@@ -86,34 +85,12 @@ async function startRxrtmp(options: PeerOptions): Promise<Peer> {
   return launch(options.gopCache === false ? 'rxrtmp (no GOP cache)' : 'rxrtmp', child, port, undefined);
 }
 
-function nginxConfig(port: number, dir: string): string {
-  return [
-    `load_module ${NGINX_RTMP};`,
-    ...(process.getuid?.() === 0 ? ['user root;'] : []),
-    'daemon off;',
-    'master_process off;',
-    `error_log ${join(dir, 'error.log')} warn;`,
-    `pid ${join(dir, 'nginx.pid')};`,
-    `worker_rlimit_nofile ${OPEN_FILES};`,
-    `events { worker_connections ${OPEN_FILES - 100}; }`,
-    'rtmp {',
-    '  server {',
-    `    listen 127.0.0.1:${port};`,
-    '    chunk_size 4096;',
-    '    application live {',
-    '      live on;',
-    '    }',
-    '  }',
-    '}',
-    '',
-  ].join('\n');
-}
 
 async function startNginx(): Promise<Peer> {
   const dir = mkdtempSync(join(tmpdir(), 'rxrtmp-bench-nginx-'));
   const port = await freePort();
   const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, nginxConfig(port, dir));
+  writeFileSync(conf, nginxConfig(port, dir, { openFiles: OPEN_FILES, logLevel: 'warn' }));
   const child = spawnWithFiles(NGINX, ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')]);
   return launch('nginx-rtmp', child, port, dir);
 }

@@ -23,7 +23,12 @@ export function nginxAvailable(): boolean {
 }
 
 
-function config(port: number, dir: string): string {
+/**
+ * An nginx-rtmp configuration for one loopback port: a single process, no daemon, and
+ * `application live { live on; }` with chunk size 4096. `openFiles` raises the
+ * connection limit (the bench opens thousands); `logLevel` sets the error log's level.
+ */
+export function nginxConfig(port: number, dir: string, options: { openFiles?: number; logLevel?: string } = {}): string {
   const asRoot = process.getuid?.() === 0;
   return [
     `load_module ${NGINX_RTMP_MODULE};`,
@@ -31,9 +36,10 @@ function config(port: number, dir: string): string {
     ...(asRoot ? ['user root;'] : []),
     'daemon off;',
     'master_process off;',
-    `error_log ${join(dir, 'error.log')} info;`,
+    `error_log ${join(dir, 'error.log')} ${options.logLevel ?? 'info'};`,
     `pid ${join(dir, 'nginx.pid')};`,
-    'events { worker_connections 64; }',
+    ...(options.openFiles ? [`worker_rlimit_nofile ${options.openFiles};`] : []),
+    `events { worker_connections ${options.openFiles ? options.openFiles - 100 : 64}; }`,
     'rtmp {',
     '  server {',
     `    listen 127.0.0.1:${port};`,
@@ -63,7 +69,7 @@ export async function startNginx(timeout = 5_000): Promise<NginxRtmp> {
   const dir = mkdtempSync(join(tmpdir(), 'rxrtmp-nginx-'));
   const port = await freePort();
   const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, config(port, dir));
+  writeFileSync(conf, nginxConfig(port, dir));
   const child = spawn(NGINX_BINARY, ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.on('error', (error) => (output += `spawning nginx failed: ${error.message}\n`));
