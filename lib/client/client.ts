@@ -179,7 +179,7 @@ export class RtmpClient {
   close(): Promise<void> {
     if (this.endedWith === undefined) {
       this.shutdown(new ClientClosedError('the client closed the connection'));
-      this.transport.end();
+      this.writer.end();
       this.graceTimer = setTimeout(() => this.transport.destroy(), CLOSE_GRACE_MS);
     }
     return this.closed;
@@ -202,7 +202,7 @@ export class RtmpClient {
             error: (error: unknown) => this.fail(error),
             complete: () => {
               this.shutdown(new ClientClosedError('the server closed the connection'));
-              this.transport.end();
+              this.writer.end();
             },
           }),
         );

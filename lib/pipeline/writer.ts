@@ -1,58 +1,99 @@
 import type { Duplex } from 'node:stream';
 import { ChunkEncoder, encodeChunkBody } from '../protocol/chunk/encoder';
-
-/** Payloads up to this size are copied next to their header rather than written separately. */
-const SMALL_MESSAGE = 1024;
 import { encodeControl } from '../protocol/control';
 import { RtmpMessage } from '../protocol/message';
 
-/** Corked bytes after which a writer flushes without waiting for the end of the turn. */
+/** Payloads up to this size are copied next to their header rather than written separately. */
+const SMALL_MESSAGE = 1024;
+
+/** Pending bytes after which a writer flushes at once rather than waiting. */
 const FLUSH_BYTES = 64 * 1024;
 
-/** Writers corked during this turn; one callback uncorks them all, rather than one per player. */
-const corkedWriters = new Set<MessageWriter>();
-let flushScheduled = false;
+/**
+ * Writers that must flush at one moment: the end of this event-loop turn (delay 0) or
+ * the next media tick. One callback flushes them all, rather than a timer per peer.
+ */
+class FlushGroup {
+  private writers = new Set<MessageWriter>();
+  private scheduled = false;
 
-function uncorkAll(): void {
-  flushScheduled = false;
-  for (const writer of corkedWriters) writer.uncork();
-  corkedWriters.clear();
+  constructor(private readonly delayMs: number) {}
+
+  add(writer: MessageWriter): void {
+    this.writers.add(writer);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    if (this.delayMs === 0) setImmediate(this.flushAll);
+    else setTimeout(this.flushAll, this.delayMs);
+  }
+
+  private readonly flushAll = (): void => {
+    this.scheduled = false;
+    // A flush may queue more (a write callback that writes): that lands in the next batch.
+    const writers = this.writers;
+    this.writers = new Set();
+    for (const writer of writers) writer.flush();
+  };
 }
 
-function uncorkSoon(writer: MessageWriter): void {
-  corkedWriters.add(writer);
-  if (!flushScheduled) {
-    flushScheduled = true;
-    setImmediate(uncorkAll);
+const flushGroups = new Map<number, FlushGroup>();
+
+function flushGroup(delayMs: number): FlushGroup {
+  let group = flushGroups.get(delayMs);
+  if (group === undefined) {
+    group = new FlushGroup(delayMs);
+    flushGroups.set(delayMs, group);
   }
+  return group;
+}
+
+export interface MessageWriterOptions {
+  /**
+   * How long media may wait for later media to the same peer so that both leave in one
+   * system call (ms). 0 sends each turn's media at the end of that turn. Anything
+   * else (commands, control, status) always leaves at the end of the turn, and so
+   * does the first media after a pause of this long, so a new player's first frame
+   * is never held back.
+   */
+  mediaFlushMs?: number;
 }
 
 /**
  * The outgoing half of a connection: chunk-encodes messages and writes them to the
- * transport. Writes within one turn of the event loop are corked together (up to
- * FLUSH_BYTES), so a burst (a reply and its status messages, or every media message
- * that arrived in this turn) leaves as one writev, as nginx-rtmp sends a player's
- * queued chain at once.
+ * transport. Bytes are gathered in a queue of our own and handed over in one write:
+ * commands and control at the end of the event-loop turn, media at the next media
+ * tick. Fan-out cost is dominated by system calls, so fewer and larger writes are
+ * what keeps a busy server cheap (see the README's figures).
  */
 export class MessageWriter {
   bytesSent = 0;
   messagesSent = 0;
   private readonly encoder = new ChunkEncoder();
-  private corked = false;
-  private corkedBytes = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private lastFlushAt = -Infinity;
+  private readonly mediaFlushMs: number;
+  private readonly turn = flushGroup(0);
+  private readonly tick: FlushGroup;
 
-  constructor(private readonly transport: Duplex) {}
+  constructor(
+    private readonly transport: Duplex,
+    options: MessageWriterOptions = {},
+  ) {
+    this.mediaFlushMs = Math.max(0, options.mediaFlushMs ?? 0);
+    this.tick = flushGroup(this.mediaFlushMs);
+  }
 
   get chunkSize(): number {
     return this.encoder.chunkSize;
   }
 
   /**
-   * Bytes from earlier turns that the operating system has not taken yet: the
-   * peer's backlog. What was written in this turn (still corked) is not backlog.
+   * Bytes handed to the transport that the operating system has not taken yet: the
+   * peer's backlog. What waits in our own queue for its flush is not backlog.
    */
   get queuedBytes(): number {
-    return Math.max(0, this.transport.writableLength - this.corkedBytes);
+    return this.transport.writableLength;
   }
 
   get writable(): boolean {
@@ -70,20 +111,20 @@ export class MessageWriter {
   }
 
   /**
-   * Sends a message whose chunk body is shared with other peers: only the first
-   * chunk header is ours. `bodies` caches the shared bytes by chunk size and chunk
-   * stream, so the first peer to need a layout builds it and the rest reuse it.
+   * Sends media whose chunk body is shared with other peers: only the first chunk
+   * header is ours. `bodies` caches the shared bytes by chunk size and chunk stream,
+   * so the first peer to need a layout builds it and the rest reuse it.
    */
   sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, bodies: Map<string, Buffer>): boolean {
     const first = this.encoder.encodeHeader(header, payload.length);
-    if (first === undefined) return this.send({ ...header, payload });
+    if (first === undefined) return this.writeMedia(this.encoder.encode({ ...header, payload }), 1);
     const chunkSize = this.encoder.chunkSize;
     if (payload.length <= SMALL_MESSAGE && payload.length <= chunkSize) {
-      // Copying a small payload beside its header costs less than a second write.
+      // Copying a small payload beside its header costs less than one more buffer to write.
       const joined = Buffer.allocUnsafe(first.length + payload.length);
       first.copy(joined, 0);
       payload.copy(joined, first.length);
-      return this.writeRaw(joined, 1);
+      return this.writeMedia(joined, 1);
     }
     const key = `${chunkSize}:${header.chunkStreamId}`;
     let body = bodies.get(key);
@@ -91,8 +132,8 @@ export class MessageWriter {
       body = encodeChunkBody(payload, chunkSize, header.chunkStreamId);
       bodies.set(key, body);
     }
-    this.writeRaw(first);
-    return this.writeRaw(body, 1);
+    this.enqueue(first, 0);
+    return this.writeMedia(body, 1);
   }
 
   /** Sends Set Chunk Size and switches to the new size for everything after it. */
@@ -101,27 +142,56 @@ export class MessageWriter {
     this.encoder.chunkSize = size;
   }
 
-  /** @internal ends this tick's batch: everything written since leaves in one writev. */
-  uncork(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.corkedBytes = 0;
+  /** Writes bytes at the end of this turn, after everything queued before them. */
+  writeRaw(bytes: Buffer, messages = 0): boolean {
+    if (!this.enqueue(bytes, messages)) return false;
+    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+    else this.turn.add(this);
+    return this.belowHighWater();
+  }
+
+  /** Flushes what is queued, then ends the transport. */
+  end(): void {
+    this.flush();
+    this.transport.end();
+  }
+
+  /** @internal hands everything queued to the transport in one write. */
+  flush(): void {
+    const count = this.pending.length;
+    if (count === 0) return;
+    const pending = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.lastFlushAt = performance.now();
+    if (!this.writable) return;
+    if (count === 1) {
+      this.transport.write(pending[0]!);
+      return;
+    }
+    this.transport.cork();
+    for (const bytes of pending) this.transport.write(bytes);
     this.transport.uncork();
   }
 
-  writeRaw(bytes: Buffer, messages = 0): boolean {
+  private writeMedia(bytes: Buffer, messages: number): boolean {
+    if (!this.enqueue(bytes, messages)) return false;
+    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+    else if (this.mediaFlushMs === 0 || performance.now() - this.lastFlushAt >= this.mediaFlushMs) this.turn.add(this);
+    else this.tick.add(this);
+    return this.belowHighWater();
+  }
+
+  private enqueue(bytes: Buffer, messages: number): boolean {
     if (!this.writable) return false;
-    if (!this.corked) {
-      this.corked = true;
-      this.transport.cork();
-      uncorkSoon(this);
-    }
-    this.corkedBytes += bytes.length;
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
     this.bytesSent += bytes.length;
     this.messagesSent += messages;
-    const accepted = this.transport.write(bytes);
-    // A turn that carries a burst flushes early, so a peer's unsent backlog is never hidden for long.
-    if (this.corkedBytes >= FLUSH_BYTES) this.uncork();
-    return accepted;
+    return true;
+  }
+
+  private belowHighWater(): boolean {
+    return this.transport.writableLength + this.pendingBytes < this.transport.writableHighWaterMark;
   }
 }

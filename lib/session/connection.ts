@@ -80,7 +80,7 @@ export class Connection {
     private readonly logger: Logger,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.writer = new MessageWriter(transport);
+    this.writer = new MessageWriter(transport, { mediaFlushMs: this.options.mediaFlushMs });
     this.actor = createActor(connectionMachine, {
       input: { id, remoteAddress, timeouts: { handshake: options.handshakeTimeout, connect: options.connectTimeout } },
       ...(options.clock ? { clock: options.clock } : {}),
@@ -371,7 +371,7 @@ export class Connection {
   }
 
   private endTransport(): void {
-    this.transport.end();
+    this.writer.end();
     // A peer that never closes its side must not hold the connection open.
     setTimeout(() => this.transport.destroy(), CLOSE_GRACE_MS).unref();
   }

@@ -54,13 +54,14 @@ test('a player that stops reading does not change what others receive, and its q
 });
 
 test('a player that stays behind past the limit is disconnected, and the others play on', async (t) => {
-  const { server, url, port } = await liveServer({ player: { maxQueueBytes: MAX_QUEUE, maxBehindMs: 200 } });
+  // The limit leaves room for a loaded machine: the in-process fast player must never look stalled.
+  const { server, url, port } = await liveServer({ player: { maxQueueBytes: MAX_QUEUE, maxBehindMs: 1_000 } });
   try {
     const source = await publisher(url, 'cam');
     const fast = await player(url, 'cam');
     const slow = await stalledPlayer(port);
     sendPasses(source.stream, 8);
-    await delay(300);
+    await delay(1_200);
     sendPasses(source.stream, 8);
     // The stalled peer reads nothing, so it is the server's side that shows the disconnect.
     await until(() => server.connections.size === 2, 10_000);

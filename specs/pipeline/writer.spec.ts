@@ -1,0 +1,132 @@
+import test from 'ava';
+import { Duplex } from 'node:stream';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { MessageWriter } from '../../lib/pipeline/writer';
+import { ChunkDecoder } from '../../lib/protocol/chunk/decoder';
+import { ChunkStreamIds, MessageType, RtmpMessage } from '../../lib/protocol/message';
+
+/** A transport that records each write the writer hands it, as one entry per system call would be. */
+function recordingTransport(): { transport: Duplex; writes: Buffer[]; ended: () => boolean } {
+  const writes: Buffer[] = [];
+  let ended = false;
+  const transport = new Duplex({
+    read() {},
+    write(chunk: Buffer, _encoding, done) {
+      writes.push(chunk);
+      done();
+    },
+    writev(chunks, done) {
+      writes.push(Buffer.concat(chunks.map((c) => c.chunk as Buffer)));
+      done();
+    },
+    final(done) {
+      ended = true;
+      done();
+    },
+  });
+  return { transport, writes, ended: () => ended };
+}
+
+const header = (timestamp: number, typeId = MessageType.Video): Omit<RtmpMessage, 'payload'> => ({
+  chunkStreamId: typeId === MessageType.Audio ? ChunkStreamIds.audio : ChunkStreamIds.video,
+  timestamp,
+  typeId,
+  streamId: 1,
+});
+
+const command = (n: number): RtmpMessage => ({ chunkStreamId: ChunkStreamIds.command, timestamp: 0, typeId: MessageType.CommandAmf0, streamId: 0, payload: Buffer.from([n]) });
+
+function decodeAll(writes: Buffer[]): RtmpMessage[] {
+  const messages: RtmpMessage[] = [];
+  const decoder = new ChunkDecoder((message) => messages.push(message));
+  for (const bytes of writes) decoder.push(bytes);
+  return messages;
+}
+
+test('commands leave at the end of the turn, in one write, whatever the media window', async (t) => {
+  const { transport, writes } = recordingTransport();
+  const writer = new MessageWriter(transport, { mediaFlushMs: 10_000 });
+  writer.send(command(1));
+  writer.send(command(2));
+  t.is(writes.length, 0, 'nothing is written inside the turn');
+  await nextTurn();
+  t.is(writes.length, 1);
+  t.deepEqual(decodeAll(writes).map((m) => m.payload[0]), [1, 2]);
+});
+
+test('media after a recent flush waits for the media tick and leaves with the media after it', async (t) => {
+  const { transport, writes } = recordingTransport();
+  const writer = new MessageWriter(transport, { mediaFlushMs: 60 });
+  const bodies = new Map<string, Buffer>();
+  writer.send(command(1));
+  await nextTurn();
+  t.is(writes.length, 1);
+  writer.sendShared(header(0), Buffer.alloc(3000, 1), bodies);
+  await nextTurn();
+  await nextTurn();
+  t.is(writes.length, 1, 'the frame waits for the tick');
+  writer.sendShared(header(10, MessageType.Audio), Buffer.alloc(200, 2), new Map());
+  await sleep(120);
+  t.is(writes.length, 2, 'both messages left in one write');
+  const messages = decodeAll(writes);
+  t.deepEqual(messages.map((m) => [m.typeId, m.payload.length]), [
+    [MessageType.CommandAmf0, 1],
+    [MessageType.Video, 3000],
+    [MessageType.Audio, 200],
+  ]);
+});
+
+test('the first media after a quiet spell leaves at the end of the turn', async (t) => {
+  const { transport, writes } = recordingTransport();
+  const writer = new MessageWriter(transport, { mediaFlushMs: 10_000 });
+  writer.sendShared(header(0), Buffer.alloc(5000, 7), new Map());
+  await nextTurn();
+  t.is(writes.length, 1);
+  t.is(decodeAll(writes)[0]!.payload.length, 5000);
+});
+
+test('a command written behind waiting media takes the media with it, in order', async (t) => {
+  const { transport, writes } = recordingTransport();
+  const writer = new MessageWriter(transport, { mediaFlushMs: 10_000 });
+  writer.send(command(1));
+  await nextTurn();
+  writer.sendShared(header(0), Buffer.alloc(2000, 7), new Map());
+  writer.send(command(2));
+  await nextTurn();
+  t.is(writes.length, 2);
+  t.deepEqual(decodeAll(writes).map((m) => m.typeId), [MessageType.CommandAmf0, MessageType.Video, MessageType.CommandAmf0]);
+});
+
+test('64 KiB of pending bytes are written at once, without waiting', async (t) => {
+  const { transport, writes } = recordingTransport();
+  const writer = new MessageWriter(transport, { mediaFlushMs: 10_000 });
+  writer.send(command(1));
+  await nextTurn();
+  const bodies = new Map<string, Buffer>();
+  for (let i = 0; i < 7; i++) writer.sendShared(header(i * 33), Buffer.alloc(10_000, i), bodies);
+  t.is(writes.length, 2, 'the seventh frame crossed 64 KiB and flushed synchronously');
+  t.is(writer.queuedBytes, 0, 'what the transport took at once is no backlog');
+  t.is(decodeAll(writes).length, 1 + 7);
+});
+
+test('with no media window, media leaves at the end of its turn', async (t) => {
+  const { transport, writes } = recordingTransport();
+  const writer = new MessageWriter(transport, { mediaFlushMs: 0 });
+  writer.send(command(1));
+  await nextTurn();
+  writer.sendShared(header(0), Buffer.alloc(2000, 7), new Map());
+  await nextTurn();
+  t.is(writes.length, 2);
+});
+
+test('end() writes what is waiting before ending the transport', async (t) => {
+  const { transport, writes, ended } = recordingTransport();
+  const writer = new MessageWriter(transport, { mediaFlushMs: 10_000 });
+  writer.send(command(1));
+  await nextTurn();
+  writer.sendShared(header(0), Buffer.alloc(2000, 7), new Map());
+  writer.end();
+  await nextTurn();
+  t.true(ended());
+  t.deepEqual(decodeAll(writes).map((m) => m.typeId), [MessageType.CommandAmf0, MessageType.Video]);
+});
