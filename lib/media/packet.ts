@@ -1,5 +1,6 @@
 import { MessageType } from '../protocol/message';
 import { parseAudioTag, parseVideoTag } from '../protocol/media-tags';
+import type { SharedBodies } from '../pipeline/writer';
 
 export type MediaTypeId = MessageType.Audio | MessageType.Video | MessageType.DataAmf0;
 
@@ -18,8 +19,8 @@ export interface MediaPacket {
   /** Codec and track, so that each track's sequence header is kept separately. */
   readonly track: string;
   readonly codec: string;
-  /** Shared chunk bodies by `${chunkSize}:${chunkStreamId}`. */
-  readonly bodies: Map<string, Buffer>;
+  /** Shared chunk bodies by chunk size and chunk stream (see the writer). */
+  readonly bodies: SharedBodies;
 }
 
 /** Classifies a message's payload; media that cannot be parsed is still relayed, as inter data. */

@@ -6,6 +6,17 @@ import { RtmpMessage } from '../protocol/message';
 /** Payloads up to this size are copied next to their header rather than written separately. */
 const SMALL_MESSAGE = 1024;
 
+/** Queued buffers up to this size are copied together before they are written. */
+const MERGE_AT_MOST = 2048;
+
+const NOTHING = Buffer.alloc(0);
+
+/** Chunk stream ids run from 2 to 65599: a body's key is chunkSize × this + chunk stream id. */
+const CHUNK_STREAM_IDS = 65_600;
+
+/** Chunk bodies shared between the players of one message, by chunk size and chunk stream. */
+export type SharedBodies = Map<number, Buffer>;
+
 /** Pending bytes after which a writer flushes at once rather than waiting. */
 const FLUSH_BYTES = 64 * 1024;
 
@@ -69,7 +80,8 @@ export class MessageWriter {
   bytesSent = 0;
   messagesSent = 0;
   private readonly encoder = new ChunkEncoder();
-  private pending: Buffer[] = [];
+  private readonly pending: Buffer[] = [];
+  private pendingCount = 0;
   private pendingBytes = 0;
   private lastFlushAt = -Infinity;
   private readonly mediaFlushMs: number;
@@ -115,18 +127,14 @@ export class MessageWriter {
    * header is ours. `bodies` caches the shared bytes by chunk size and chunk stream,
    * so the first peer to need a layout builds it and the rest reuse it.
    */
-  sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, bodies: Map<string, Buffer>): boolean {
-    const first = this.encoder.encodeHeader(header, payload.length);
-    if (first === undefined) return this.writeMedia(this.encoder.encode({ ...header, payload }), 1);
+  sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, bodies: SharedBodies): boolean {
     const chunkSize = this.encoder.chunkSize;
-    if (payload.length <= SMALL_MESSAGE && payload.length <= chunkSize) {
-      // Copying a small payload beside its header costs less than one more buffer to write.
-      const joined = Buffer.allocUnsafe(first.length + payload.length);
-      first.copy(joined, 0);
-      payload.copy(joined, first.length);
-      return this.writeMedia(joined, 1);
-    }
-    const key = `${chunkSize}:${header.chunkStreamId}`;
+    // Copying a small payload in beside its header costs less than one more buffer to write.
+    const inline = payload.length <= SMALL_MESSAGE && payload.length <= chunkSize;
+    const first = this.encoder.encodeHeader(header, payload.length, inline ? payload : undefined);
+    if (first === undefined) return this.writeMedia(this.encoder.encode({ ...header, payload }), 1);
+    if (inline) return this.writeMedia(first, 1);
+    const key = chunkSize * CHUNK_STREAM_IDS + header.chunkStreamId;
     let body = bodies.get(key);
     if (body === undefined) {
       body = encodeChunkBody(payload, chunkSize, header.chunkStreamId);
@@ -158,19 +166,46 @@ export class MessageWriter {
 
   /** @internal hands everything queued to the transport in one write. */
   flush(): void {
-    const count = this.pending.length;
+    const count = this.pendingCount;
     if (count === 0) return;
     const pending = this.pending;
-    this.pending = [];
+    this.pendingCount = 0;
     this.pendingBytes = 0;
     this.lastFlushAt = performance.now();
-    if (!this.writable) return;
-    if (count === 1) {
-      this.transport.write(pending[0]!);
-      return;
+    if (this.writable) {
+      if (count === 1) this.transport.write(pending[0]!);
+      else this.writeBatch(pending, count);
     }
+    // The array keeps its capacity for the next batch; the buffers are let go.
+    for (let i = 0; i < count; i++) pending[i] = NOTHING;
+  }
+
+  /**
+   * Every buffer handed to the stream costs an entry of its own in the stream's
+   * bookkeeping, so runs of small ones (headers, audio) are copied into one first;
+   * large shared bodies go as they are.
+   */
+  private writeBatch(pending: Buffer[], count: number): void {
     this.transport.cork();
-    for (const bytes of pending) this.transport.write(bytes);
+    let runStart = 0;
+    let runBytes = 0;
+    for (let i = 0; i <= count; i++) {
+      const bytes = i < count ? pending[i]! : undefined;
+      if (bytes !== undefined && bytes.length <= MERGE_AT_MOST) {
+        runBytes += bytes.length;
+        continue;
+      }
+      if (i - runStart === 1) {
+        this.transport.write(pending[runStart]!);
+      } else if (i > runStart) {
+        const merged = Buffer.allocUnsafe(runBytes);
+        for (let j = runStart, at = 0; j < i; j++) at += pending[j]!.copy(merged, at);
+        this.transport.write(merged);
+      }
+      if (bytes !== undefined) this.transport.write(bytes);
+      runStart = i + 1;
+      runBytes = 0;
+    }
     this.transport.uncork();
   }
 
@@ -184,7 +219,7 @@ export class MessageWriter {
 
   private enqueue(bytes: Buffer, messages: number): boolean {
     if (!this.writable) return false;
-    this.pending.push(bytes);
+    this.pending[this.pendingCount++] = bytes;
     this.pendingBytes += bytes.length;
     this.bytesSent += bytes.length;
     this.messagesSent += messages;

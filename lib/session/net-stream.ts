@@ -5,13 +5,15 @@ import { encodeControl } from '../protocol/control';
 import { ChunkStreamIds, MessageType, RtmpMessage } from '../protocol/message';
 import { status, StatusInfo } from '../protocol/net-commands';
 import type { Connection } from './connection';
+import type { SharedBodies } from '../pipeline/writer';
 
 export type NetStreamState = 'idle' | 'playing' | 'paused' | 'publishing' | 'closed';
 
 /** How a stream reaches its connection's writer, without knowing the connection. */
 export interface StreamOutput {
   send(message: RtmpMessage): boolean;
-  sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, bodies: Map<string, Buffer>): boolean;
+  /** `header` is reused by the caller for the next message: copy what is kept. */
+  sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, bodies: SharedBodies): boolean;
   /** Bytes written but not yet taken by the operating system: the player's queue. */
   queuedBytes(): number;
   objectEncoding(): ObjectEncoding;
@@ -30,12 +32,16 @@ export class NetStream {
   /** The client's buffer length from Set Buffer Length (ms). */
   bufferLength = 0;
   private published = new Subject<RtmpMessage>();
+  /** Reused for every shared media message: a fan-out sends one per player per packet, and writers copy what they keep. */
+  private readonly mediaHeader: Omit<RtmpMessage, 'payload'>;
 
   constructor(
     readonly id: number,
     readonly connection: Connection,
     private readonly output: StreamOutput,
-  ) {}
+  ) {
+    this.mediaHeader = { chunkStreamId: ChunkStreamIds.video, timestamp: 0, typeId: MessageType.Video, streamId: id };
+  }
 
   /** Media (audio, video, aggregate) and data messages the client publishes on this stream. */
   get published$(): Observable<RtmpMessage> {
@@ -67,11 +73,14 @@ export class NetStream {
    * Sends media whose chunk bodies are shared between players (`bodies` caches them
    * by chunk size and chunk stream); honours receiveAudio / receiveVideo.
    */
-  sendSharedMedia(typeId: MessageType.Audio | MessageType.Video | MessageType.DataAmf0, timestamp: number, payload: Buffer, bodies: Map<string, Buffer>): boolean {
+  sendSharedMedia(typeId: MessageType.Audio | MessageType.Video | MessageType.DataAmf0, timestamp: number, payload: Buffer, bodies: SharedBodies): boolean {
     if (typeId === MessageType.Audio && !this.receiveAudio) return true;
     if (typeId === MessageType.Video && !this.receiveVideo) return true;
-    const chunkStreamId = typeId === MessageType.Audio ? ChunkStreamIds.audio : typeId === MessageType.Video ? ChunkStreamIds.video : ChunkStreamIds.data;
-    return this.output.sendShared({ chunkStreamId, timestamp, typeId, streamId: this.id }, payload, bodies);
+    const header = this.mediaHeader;
+    header.chunkStreamId = typeId === MessageType.Audio ? ChunkStreamIds.audio : typeId === MessageType.Video ? ChunkStreamIds.video : ChunkStreamIds.data;
+    header.timestamp = timestamp;
+    header.typeId = typeId;
+    return this.output.sendShared(header, payload, bodies);
   }
 
   /** Bytes queued towards this stream's client (shared by every stream of the connection). */

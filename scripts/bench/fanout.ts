@@ -26,6 +26,12 @@ export interface FanoutResult {
   rssBeforeMB: number;
   rssWithPlayersMB: number;
   memoryPerPlayerKB: number;
+  /** V8's young generation at the end (Node.js servers; 0 for nginx). */
+  youngGenerationMB: number;
+  /** RSS growth per player less the young generation's growth: what players themselves hold. */
+  memoryPerPlayerBeyondYoungKB: number;
+  /** Growth of the heap that is live after a full collection, per player (Node.js servers). */
+  liveHeapPerPlayerKB: number;
   keptRealTime: number;
   /** Median over players of media seconds received / (wall seconds − 2). */
   medianRealTimeRatio: number;
@@ -107,6 +113,8 @@ export async function runFanout(peer: Peer, options: FanoutOptions): Promise<Fan
   const players: Player[] = [];
   try {
     const before = sample(peer.pid);
+    const memoryBefore = await peer.memory?.();
+    const youngBefore = memoryBefore?.youngGeneration ?? 0;
     // Started in batches so that 200 process starts do not all land in one instant.
     for (let i = 0; i < options.players; i++) {
       players.push(new Player(peer.url));
@@ -125,6 +133,8 @@ export async function runFanout(peer: Peer, options: FanoutOptions): Promise<Fan
     const startPlayersCpu = players.map((p) => p.cpu());
     await sleep(options.seconds * 1000);
     const end = sample(peer.pid);
+    const memoryEnd = await peer.memory?.();
+    const youngEnd = memoryEnd?.youngGeneration ?? 0;
     const endSockets = await socketBytes(peer.port);
     const endJiffies = machineJiffies();
     const playersCpu = players.reduce((sum, p, i) => sum + Math.max(0, p.cpu() - startPlayersCpu[i]!), 0);
@@ -155,6 +165,9 @@ export async function runFanout(peer: Peer, options: FanoutOptions): Promise<Fan
       rssBeforeMB: before.rss / 1e6,
       rssWithPlayersMB: end.rss / 1e6,
       memoryPerPlayerKB: (end.rss - before.rss) / 1024 / options.players,
+      youngGenerationMB: youngEnd / 1e6,
+      memoryPerPlayerBeyondYoungKB: (end.rss - youngEnd - (before.rss - youngBefore)) / 1024 / options.players,
+      liveHeapPerPlayerKB: ((memoryEnd?.heapUsedAfterGc ?? NaN) - (memoryBefore?.heapUsedAfterGc ?? NaN)) / 1024 / options.players,
       keptRealTime: kept,
       medianRealTimeRatio: sortedRatios[Math.floor(sortedRatios.length / 2)] ?? NaN,
       playersCpuSeconds: playersCpu,

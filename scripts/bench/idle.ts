@@ -24,6 +24,10 @@ export interface IdleResult {
   rssBeforeMB: number;
   rssAfterMB: number;
   memoryPerConnectionKB: number;
+  /** RSS growth per connection less V8's young-generation growth (equal to the above for nginx). */
+  memoryPerConnectionBeyondYoungKB: number;
+  /** Growth of the heap that is live after a full collection, per connection (Node.js servers). */
+  liveHeapPerConnectionKB: number;
   /** Server CPU spent accepting all of them, per connection. */
   cpuMsPerConnect: number;
   /** The load client's own CPU for the connect phase, per connection (it shares the 2 cores). */
@@ -52,6 +56,8 @@ export async function runIdle(peer: Peer, count: number, concurrency = 100, idle
   const timeout = 90;
   await sleep(1_000);
   const before = sample(peer.pid);
+  const memoryBefore = await peer.memory?.();
+  const youngBefore = memoryBefore?.youngGeneration ?? 0;
   const script = `n=$(ulimit -n); if [ "$n" != unlimited ] && [ "$n" -lt 8192 ]; then ulimit -n 8192; fi; exec "$@"`;
   const args = ['-r', 'ts-node/register/transpile-only', CLIENT, '--port', String(peer.port), '--count', String(count), '--concurrency', String(concurrency), '--timeout', String(timeout), '--hold', '120'];
   const child = spawn('bash', ['-c', script, 'bash', process.execPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'], cwd: join(__dirname, '..', '..') });
@@ -78,6 +84,8 @@ export async function runIdle(peer: Peer, count: number, concurrency = 100, idle
     const settled = sample(peer.pid);
     await sleep(idleSeconds * 1000);
     const idle = sample(peer.pid);
+    const memoryIdle = await peer.memory?.();
+    const youngIdle = memoryIdle?.youngGeneration ?? 0;
     return {
       server: peer.name,
       count,
@@ -91,6 +99,8 @@ export async function runIdle(peer: Peer, count: number, concurrency = 100, idle
       rssBeforeMB: before.rss / 1e6,
       rssAfterMB: idle.rss / 1e6,
       memoryPerConnectionKB: report.connected > 0 ? (idle.rss - before.rss) / 1024 / report.connected : NaN,
+      memoryPerConnectionBeyondYoungKB: report.connected > 0 ? (idle.rss - youngIdle - (before.rss - youngBefore)) / 1024 / report.connected : NaN,
+      liveHeapPerConnectionKB: ((memoryIdle?.heapUsedAfterGc ?? NaN) - (memoryBefore?.heapUsedAfterGc ?? NaN)) / 1024 / Math.max(1, report.connected),
       cpuMsPerConnect: report.connected > 0 ? (1000 * (connectedAt.cpu - before.cpu)) / report.connected : NaN,
       clientCpuMsPerConnect: report.connected > 0 ? report.clientCpuMs / report.connected : NaN,
       idleCpuPercent: (100 * (idle.cpu - settled.cpu)) / ((idle.at - settled.at) / 1000),

@@ -10,7 +10,10 @@ import { NGINX_BINARY as NGINX, NGINX_RTMP_MODULE as NGINX_RTMP, nginxConfig } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildChild, ChildBuild } from './build';
-import { sleep } from './proc';
+import { nodeMemory, NodeMemory, sleep } from './proc';
+
+/** Preloaded into the Node.js servers; see the file. */
+const MEMORY_PROBE = join(__dirname, 'memory-probe.js');
 
 export type PeerKind = 'rxrtmp' | 'nginx' | 'nms';
 export const PEER_KINDS: readonly PeerKind[] = ['rxrtmp', 'nginx', 'nms'];
@@ -20,6 +23,8 @@ export interface Peer {
   pid: number;
   port: number;
   url: string;
+  /** Node.js servers only (started with memory-probe.js): heap and young-generation figures. */
+  memory?: () => Promise<NodeMemory | undefined>;
   stop(): Promise<void>;
 }
 
@@ -44,7 +49,7 @@ function spawnWithFiles(command: string, args: string[], env: NodeJS.ProcessEnv 
   return spawn('bash', ['-c', script, 'bash', command, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
 }
 
-async function launch(name: string, child: ChildProcess, port: number, dir: string | undefined, timeout = 20_000): Promise<Peer> {
+async function launch(name: string, child: ChildProcess, port: number, dir: string | undefined, probed = false, timeout = 20_000): Promise<Peer> {
   let output = '';
   child.on('error', (error) => (output += `spawn failed: ${error.message}\n`));
   // Kept short: the servers log little at the levels chosen, but nothing may grow without bound.
@@ -70,7 +75,8 @@ async function launch(name: string, child: ChildProcess, port: number, dir: stri
     await sleep(100);
   }
   if (child.pid === undefined) throw new Error(`${name}: no pid`);
-  return { name, pid: child.pid, port, url: `rtmp://127.0.0.1:${port}/live`, stop };
+  const pid = child.pid;
+  return { name, pid, port, url: `rtmp://127.0.0.1:${port}/live`, stop, ...(probed ? { memory: () => nodeMemory(pid) } : {}) };
 }
 
 let build: ChildBuild | undefined;
@@ -80,9 +86,9 @@ async function startRxrtmp(options: PeerOptions): Promise<Peer> {
   const port = await freePort();
   // RXRTMP_BENCH_NODE_ARGS, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', profiles the server child.
   const nodeArgs = (process.env.RXRTMP_BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-  const args = [...nodeArgs, build.entry, '--port', String(port), ...(options.gopCache === false ? ['--no-gop-cache'] : [])];
+  const args = ['--expose-gc', '-r', MEMORY_PROBE, ...nodeArgs, build.entry, '--port', String(port), ...(options.gopCache === false ? ['--no-gop-cache'] : [])];
   const child = spawnWithFiles(process.execPath, args, { ...process.env, NODE_PATH: build.nodePath });
-  return launch(options.gopCache === false ? 'rxrtmp (no GOP cache)' : 'rxrtmp', child, port, undefined);
+  return launch(options.gopCache === false ? 'rxrtmp (no GOP cache)' : 'rxrtmp', child, port, undefined, true);
 }
 
 
@@ -136,8 +142,8 @@ async function startNms(): Promise<Peer> {
   if (missing !== undefined) throw new Error(missing);
   const dir = mkdtempSync(join(tmpdir(), 'rxrtmp-bench-nms-run-'));
   const port = await freePort();
-  const child = spawnWithFiles(process.execPath, [join(NMS_DIR, 'start-nms.js'), String(port), dir]);
-  return launch('node-media-server', child, port, dir);
+  const child = spawnWithFiles(process.execPath, ['--expose-gc', '-r', MEMORY_PROBE, join(NMS_DIR, 'start-nms.js'), String(port), dir]);
+  return launch('node-media-server', child, port, dir, true);
 }
 
 export function startPeer(kind: PeerKind, options: PeerOptions = {}): Promise<Peer> {

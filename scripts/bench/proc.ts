@@ -1,7 +1,8 @@
 /** Readers of /proc for one process: CPU time, resident memory, bytes written; and the machine. */
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let clockTicks: number | undefined;
 
@@ -143,4 +144,35 @@ export function socketDelta(before: Map<string, number>, after: Map<string, numb
   let sum = 0;
   for (const [peer, bytes] of after) sum += Math.max(0, bytes - (before.get(peer) ?? 0));
   return sum;
+}
+
+export interface NodeMemory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  /** V8's young generation (new space and new large-object space), committed. */
+  youngGeneration: number;
+  /** Heap used right after a full collection (servers started with --expose-gc). */
+  heapUsedAfterGc?: number;
+}
+
+/**
+ * Asks a Node.js server started with `-r memory-probe.js` for its memory figures
+ * (SIGUSR2, then a file the probe writes); undefined for other servers or on timeout.
+ */
+export async function nodeMemory(pid: number, timeout = 2_000): Promise<NodeMemory | undefined> {
+  const path = join(tmpdir(), `rxrtmp-bench-memory-${pid}.json`);
+  rmSync(path, { force: true });
+  try {
+    process.kill(pid, 'SIGUSR2');
+  } catch {
+    return undefined;
+  }
+  for (const deadline = Date.now() + timeout; Date.now() < deadline; await sleep(20)) {
+    if (!existsSync(path)) continue;
+    const report = JSON.parse(readFileSync(path, 'utf8')) as NodeMemory;
+    rmSync(path, { force: true });
+    return report;
+  }
+  return undefined;
 }

@@ -82,6 +82,9 @@ export async function fanoutSection(missing: Missing, players: number[], seconds
       { label: 'RSS before players MB', cells: pick(results, (r: FanoutResult) => r.rssBeforeMB) },
       { label: `RSS with ${n} players MB`, cells: pick(results, (r: FanoutResult) => r.rssWithPlayersMB) },
       { label: 'memory per player KB', cells: pick(results, (r: FanoutResult) => r.memoryPerPlayerKB), digits: 0 },
+      { label: 'V8 young generation MB', cells: pick(results, (r: FanoutResult) => r.youngGenerationMB) },
+      { label: 'per player less young gen KB', cells: pick(results, (r: FanoutResult) => r.memoryPerPlayerBeyondYoungKB), digits: 0 },
+      { label: 'live heap per player KB (after GC)', cells: pick(results, (r: FanoutResult) => r.liveHeapPerPlayerKB), digits: 1 },
       { label: 'players kept real time', cells: pick(results, (r: FanoutResult) => `${r.keptRealTime}/${r.players}`) },
       { label: 'median media/wall ratio', cells: pick(results, (r: FanoutResult) => r.medianRealTimeRatio), digits: 2 },
       { label: 'players CPU s (all rtmpdumps)', cells: pick(results, (r: FanoutResult) => r.playersCpuSeconds), digits: 2 },
@@ -93,6 +96,7 @@ export async function fanoutSection(missing: Missing, players: number[], seconds
         { label: 'CPU per delivered MB', values: pick(results, (r: FanoutResult) => r.cpuMsPerMB) },
         { label: 'server CPU s', values: pick(results, (r: FanoutResult) => r.cpuSeconds) },
         { label: 'memory per player', values: pick(results, (r: FanoutResult) => r.memoryPerPlayerKB) },
+        { label: 'per player less young gen', values: pick(results, (r: FanoutResult) => r.memoryPerPlayerBeyondYoungKB) },
       ]),
     );
     print(errorsOf(results));
@@ -116,6 +120,8 @@ export async function idleSection(missing: Missing, count: number, print: (text:
       { label: 'RSS before MB', cells: pick(results, (r: IdleResult) => r.rssBeforeMB) },
       { label: 'RSS with connections MB', cells: pick(results, (r: IdleResult) => r.rssAfterMB) },
       { label: 'memory per connection KB', cells: pick(results, (r: IdleResult) => r.memoryPerConnectionKB) },
+      { label: 'per connection less young gen KB', cells: pick(results, (r: IdleResult) => r.memoryPerConnectionBeyondYoungKB) },
+      { label: 'live heap per connection KB', cells: pick(results, (r: IdleResult) => r.liveHeapPerConnectionKB) },
       { label: 'CPU % while idle', cells: pick(results, (r: IdleResult) => r.idleCpuPercent) },
     ]),
   );

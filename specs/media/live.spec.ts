@@ -220,13 +220,13 @@ test('each packet is chunk-encoded once for all players with the same chunk size
   try {
     const source = await publisher(url, 'cam');
     const players = await Promise.all([player(url, 'cam'), player(url, 'cam'), player(url, 'cam')]);
-    const packets: Array<{ bodies: Map<string, Buffer>; size: number }> = [];
+    const packets: Array<{ bodies: Map<number, Buffer>; size: number }> = [];
     registry.get('live', 'cam')!.media$.subscribe((p) => packets.push({ bodies: p.bodies, size: p.payload.length }));
     sendRecorded(source.stream, 0, indexOfFrame(20));
     await until(() => players.every((p) => p.received.filter(isFrame).length >= 20));
     const big = packets.filter((p) => p.size > 4096);
     t.true(big.length > 0);
-    for (const packet of big) t.deepEqual([...packet.bodies.keys()], ['4096:6'], 'one shared body, built once');
+    for (const packet of big) t.deepEqual([...packet.bodies.keys()], [4096 * 65_600 + 6], 'one shared body (chunk size 4096, chunk stream 6), built once');
     await source.client.close();
     await Promise.all(players.map((p) => p.client.close()));
   } finally {

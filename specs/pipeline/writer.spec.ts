@@ -57,7 +57,7 @@ test('commands leave at the end of the turn, in one write, whatever the media wi
 test('media after a recent flush waits for the media tick and leaves with the media after it', async (t) => {
   const { transport, writes } = recordingTransport();
   const writer = new MessageWriter(transport, { mediaFlushMs: 60 });
-  const bodies = new Map<string, Buffer>();
+  const bodies = new Map<number, Buffer>();
   writer.send(command(1));
   await nextTurn();
   t.is(writes.length, 1);
@@ -102,7 +102,7 @@ test('64 KiB of pending bytes are written at once, without waiting', async (t) =
   const writer = new MessageWriter(transport, { mediaFlushMs: 10_000 });
   writer.send(command(1));
   await nextTurn();
-  const bodies = new Map<string, Buffer>();
+  const bodies = new Map<number, Buffer>();
   for (let i = 0; i < 7; i++) writer.sendShared(header(i * 33), Buffer.alloc(10_000, i), bodies);
   t.is(writes.length, 2, 'the seventh frame crossed 64 KiB and flushed synchronously');
   t.is(writer.queuedBytes, 0, 'what the transport took at once is no backlog');

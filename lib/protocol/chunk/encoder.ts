@@ -134,14 +134,18 @@ export class ChunkEncoder {
    * Only the first chunk header for a message whose body comes from `encodeChunkBody`.
    * Returns undefined when the header would need an extended timestamp, because
    * continuation chunks then repeat it and a shared body cannot: use `encode` then.
-   * This runs once per message per player, so it allocates nothing but the header.
+   * This runs once per message per player, so it allocates nothing but its result:
+   * given `inline`, a whole payload that fits one chunk, that is copied in after the
+   * header, so a small message costs one buffer.
    */
-  encodeHeader(message: Omit<RtmpMessage, 'payload'>, length: number): Buffer | undefined {
+  encodeHeader(message: Omit<RtmpMessage, 'payload'>, length: number, inline?: Buffer): Buffer | undefined {
     const fmt = this.chooseHeader(message, length);
     const field = this.field;
     if (field >= EXTENDED_TIMESTAMP) return undefined;
     const id = message.chunkStreamId;
-    const out = Buffer.allocUnsafe(basicHeaderSize(id) + MESSAGE_HEADER_SIZE[fmt as 0 | 1 | 2 | 3]);
+    const headerSize = basicHeaderSize(id) + MESSAGE_HEADER_SIZE[fmt as 0 | 1 | 2 | 3];
+    const out = Buffer.allocUnsafe(headerSize + (inline?.length ?? 0));
+    if (inline !== undefined) inline.copy(out, headerSize);
     let p = writeBasicHeader(out, 0, fmt, id);
     if (fmt <= 2) {
       out.writeUIntBE(field, p, 3);
