@@ -28,7 +28,7 @@ interface Settings {
   workers: WorkerMode;
 }
 
-const DEFAULTS: Settings = { blockWidth: 64, blockHeight: 64, keyFrameInterval: 60, compressionLevel: 6, workers: 'auto' };
+const DEFAULTS: Settings = { blockWidth: 64, blockHeight: 64, keyFrameInterval: 60, compressionLevel: 9, workers: 'auto' };
 const PARAMETERS = Object.keys(DEFAULTS) as ReadonlyArray<keyof Settings>;
 
 /**

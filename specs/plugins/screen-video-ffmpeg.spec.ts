@@ -128,3 +128,24 @@ test('ffmpeg and we agree on a stream where keyFrameInterval and forced key fram
   writeFileSync(file, Buffer.concat(parts));
   t.is(firstMismatch(frames, await ffmpegDecode(file), 320 * 180 * 3), -1);
 });
+
+test('with default settings our stream is at most 5% larger than ffmpeg flashsv for the same frames', async (t) => {
+  const [width, height, count] = [640, 360, 30];
+  const encoder = plugin.createEncoder('screen-video');
+  await encoder.init(width, height);
+  const frames: Buffer[] = [];
+  let ours = 0;
+  for (let i = 0; i < count; i++) {
+    const pixels = screenFrame(width, height, i);
+    frames.push(Buffer.from(pixels));
+    ours += (await encoder.encode({ width, height, format: 'bgr24', data: pixels })).data.length;
+  }
+  const raw = join(work, 'size.bgr');
+  writeFileSync(raw, Buffer.concat(frames));
+  const file = join(work, 'size-ffmpeg.flv');
+  // Same GOP as our default keyFrameInterval (60): one key frame, then inter frames.
+  await ffmpeg(['-f', 'rawvideo', '-pix_fmt', 'bgr24', '-s', `${width}x${height}`, '-r', '30', '-i', raw, '-c:v', 'flashsv', '-g', '60', '-an', '-y', file]);
+  const theirs = parseFlv(readFileSync(file)).tags.filter((tag) => tag.typeId === MessageType.Video).reduce((sum, tag) => sum + tag.data.length, 0);
+  t.true(theirs > 0);
+  t.true(ours <= theirs * 1.05, `ours ${ours} bytes, ffmpeg ${theirs} bytes (${(ours / theirs).toFixed(3)}×)`);
+});
