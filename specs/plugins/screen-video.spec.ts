@@ -131,7 +131,7 @@ test('a forced key frame carries every block and restarts the interval; init and
 test('parameters have their defaults and refuse unknown names and bad values with ParameterError', (t) => {
   const e = new ScreenVideoEncoder();
   t.deepEqual(e.parameters, ['blockWidth', 'blockHeight', 'keyFrameInterval', 'compressionLevel', 'workers']);
-  t.deepEqual(e.parameters.map((name) => e.get(name)), [64, 64, 60, 6, 'auto']);
+  t.deepEqual(e.parameters.map((name) => e.get(name)), [64, 64, 60, 9, 'auto']);
   t.deepEqual(e.pixelFormats, ['bgr24', 'rgba']);
   t.throws(() => e.set('bitrate', 1000), { instanceOf: ParameterError, message: /unknown parameter bitrate/ });
   t.throws(() => e.get('quality'), { instanceOf: ParameterError });
