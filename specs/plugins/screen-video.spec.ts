@@ -141,7 +141,7 @@ test('parameters have their defaults and refuse unknown names and bad values wit
     ['keyFrameInterval', -1], ['keyFrameInterval', 2.5], ['keyFrameInterval', true], ['workers', 'maybe'],
   ];
   for (const [name, value] of bad) t.throws(() => e.set(name, value), { instanceOf: ParameterError }, `${name} = ${String(value)}`);
-  t.deepEqual(e.parameters.map((name) => e.get(name)), [64, 64, 60, 6, 'auto'], 'refused values change nothing');
+  t.deepEqual(e.parameters.map((name) => e.get(name)), [64, 64, 60, 9, 'auto'], 'refused values change nothing');
   e.set('blockWidth', 256);
   e.set('blockHeight', 16);
   e.set('compressionLevel', 0);
