@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { Actor, createActor } from 'xstate';
-import { defer, distinctUntilChanged, filter, from, map, Observable, share, startWith, Subscription, tap } from 'rxjs';
+import { defer, distinctUntilChanged, from, map, Observable, startWith, Subject, Subscription, tap } from 'rxjs';
 import { AmfValue } from '../protocol/amf/values';
 import { decodeCommand, encodeCommand, Command, ObjectEncoding } from '../protocol/commands';
 import { ControlMessage, decodeControl, encodeControl, PeerBandwidthLimit } from '../protocol/control';
@@ -209,6 +209,7 @@ export class Connection {
     this.transport.once('close', () => this.teardown());
     this.actor.on('closeTransport', () => this.endTransport());
     this.actor.start();
+    const commands = new Subject<{ streamId: number; command: Command }>();
     const messages$ = fromTransport(this.transport).pipe(
       tap((bytes) => {
         this.bytesIn += bytes.length;
@@ -219,31 +220,29 @@ export class Connection {
         done: () => this.actor.send({ type: 'HANDSHAKE_DONE' }),
       }),
       demuxChunks({ maxMessageSize: this.options.maxMessageSize, maxPendingBytes: this.options.maxPendingBytes }),
-      tap(() => this.messagesIn++),
-      share(),
+      tap((message) => this.route(message, commands)),
     );
     const fail = (error: unknown): void => this.fail(error);
+    // One subscription routes every message by kind: a filtered branch per kind would
+    // cost each idle connection its own subscribers for nothing.
+    this.subscription.add(commands.pipe(dispatchCommands((c) => this.handleCommand(c.streamId, c.command), fail)).subscribe({ error: fail }));
     this.subscription.add(
-      messages$.pipe(filter(isControlMessage), map((m) => decodeControl(m.typeId, m.payload))).subscribe({
-        next: (control) => this.upkeep.handle(control),
-        error: fail,
+      messages$.subscribe({
+        error: (error: unknown) => {
+          commands.complete();
+          fail(error);
+        },
+        complete: () => commands.complete(),
       }),
     );
-    this.subscription.add(
-      messages$
-        .pipe(
-          filter(isCommandMessage),
-          map((m) => ({ streamId: m.streamId, command: decodeCommand(m.typeId, m.payload) })),
-          dispatchCommands((c) => this.handleCommand(c.streamId, c.command), fail),
-        )
-        .subscribe({ error: fail }),
-    );
-    this.subscription.add(
-      messages$.pipe(filter((m) => isMediaMessage(m) || isDataMessage(m))).subscribe({
-        next: (m) => this.streamController.receive(m),
-        error: () => undefined,
-      }),
-    );
+  }
+
+  /** Control goes to upkeep, commands to the dispatcher, media and data to their stream; a decoding error fails the pipeline. */
+  private route(message: RtmpMessage, commands: Subject<{ streamId: number; command: Command }>): void {
+    this.messagesIn++;
+    if (isControlMessage(message)) this.upkeep.handle(decodeControl(message.typeId, message.payload));
+    else if (isCommandMessage(message)) commands.next({ streamId: message.streamId, command: decodeCommand(message.typeId, message.payload) });
+    else if (isMediaMessage(message) || isDataMessage(message)) this.streamController.receive(message);
   }
 
   private fail(error: unknown): void {
