@@ -1,7 +1,9 @@
 import { createServer as createTcpServer, AddressInfo, Server as TcpServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Observable, Subject } from 'rxjs';
+import { Actor, createActor } from 'xstate';
 import { Connection } from '../session/connection';
+import { sessionsMachine } from '../session/sessions';
 import type { CallHandler, ConnectHandler, HandlerRegistry, StreamHandler } from '../session/handlers';
 import { consoleLogger, defaultSessionOptions, Logger, SessionOptions } from '../session/options';
 
@@ -25,6 +27,11 @@ export interface ListenOptions {
  */
 export class RtmpServer {
   readonly options: SessionOptions;
+  /**
+   * The parent of every connection actor: `server.sessions.system.inspect(observer)`
+   * sees every connection's state chart at once.
+   */
+  readonly sessions: Actor<typeof sessionsMachine>;
   private readonly registry: {
     connectHandlers: ConnectHandler[];
     callHandlers: Map<string, CallHandler>;
@@ -46,6 +53,7 @@ export class RtmpServer {
     this.logger = logger ?? consoleLogger;
     this.maxConnections = maxConnections ?? 10_000;
     this.closeTimeout = closeTimeout ?? 5_000;
+    this.sessions = createActor(sessionsMachine, { input: { logger: this.logger } }).start();
   }
 
   /** Adds a connect handler to the chain; the first to accept a connection wins. */
@@ -90,7 +98,7 @@ export class RtmpServer {
       transport.destroy();
       return undefined;
     }
-    const connection = new Connection(String(this.nextId++), transport, remoteAddress, this.registry, this.options, this.logger);
+    const connection = new Connection(String(this.nextId++), transport, remoteAddress, this.registry, this.options, this.logger, this.sessions);
     this.live.add(connection);
     void connection.closed.then(() => this.live.delete(connection));
     transport.on('error', (error) => this.logger.warn(`${connection.label} transport error: ${error.message}`));
@@ -142,6 +150,7 @@ export class RtmpServer {
     await Promise.all(connections.map((c) => c.closed));
     await stopped;
     this.connectionSubject.complete();
+    this.sessions.stop();
     this.logger.info('rtmp server closed');
   }
 }

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { Actor, createActor } from 'xstate';
-import { defer, distinctUntilChanged, from, map, Observable, startWith, Subject, Subscription, tap } from 'rxjs';
+import { Actor, AnyActorRef, createActor } from 'xstate';
+import { defer, distinctUntilChanged, finalize, from, map, Observable, startWith, Subject, Subscription, tap } from 'rxjs';
 import { AmfValue } from '../protocol/amf/values';
 import { decodeCommand, encodeCommand, Command, ObjectEncoding } from '../protocol/commands';
 import { ControlMessage, decodeControl, encodeControl, PeerBandwidthLimit } from '../protocol/control';
@@ -70,6 +70,7 @@ export class Connection {
   private readonly connectDecision = new Promise<boolean>((resolve) => (this.settleConnect = resolve));
   private resolveClosed!: (reason: string) => void;
   private tornDown = false;
+  private readonly ownsSystem: boolean;
 
   constructor(
     readonly id: string,
@@ -78,13 +79,16 @@ export class Connection {
     private readonly registry: HandlerRegistry,
     private readonly options: SessionOptions,
     private readonly logger: Logger,
+    /** The server's sessions actor, whose system this connection's actor joins (not with a test clock: delays run on the system's). */
+    parent?: AnyActorRef,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.writer = new MessageWriter(transport, { mediaFlushMs: this.options.mediaFlushMs });
     this.actor = createActor(connectionMachine, {
       input: { id, remoteAddress, timeouts: { handshake: options.handshakeTimeout, connect: options.connectTimeout } },
-      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.clock ? { clock: options.clock } : parent ? { parent } : {}),
     });
+    this.ownsSystem = options.clock !== undefined || parent === undefined;
     this.dispatcher = new CallDispatcher({
       connection: this,
       reply: (txn, result, value, description) => this.reply(txn, result, value, description),
@@ -226,15 +230,7 @@ export class Connection {
     // One subscription routes every message by kind: a filtered branch per kind would
     // cost each idle connection its own subscribers for nothing.
     this.subscription.add(commands.pipe(dispatchCommands((c) => this.handleCommand(c.streamId, c.command), fail)).subscribe({ error: fail }));
-    this.subscription.add(
-      messages$.subscribe({
-        error: (error: unknown) => {
-          commands.complete();
-          fail(error);
-        },
-        complete: () => commands.complete(),
-      }),
-    );
+    this.subscription.add(messages$.pipe(finalize(() => commands.complete())).subscribe({ error: fail }));
   }
 
   /** Control goes to upkeep, commands to the dispatcher, media and data to their stream; a decoding error fails the pipeline. */
@@ -385,7 +381,8 @@ export class Connection {
     this.subscription.unsubscribe();
     this.streamController.deleteAll();
     this.dispatcher.close(reason);
-    this.actor.stop();
+    // TRANSPORT_CLOSED ends the machine in its final state, which stops a child actor; only a root may be stopped by hand.
+    if (this.actor.getSnapshot().status === 'active' && this.ownsSystem) this.actor.stop();
     try {
       this.acceptedBy?.disconnect?.(this, reason);
     } catch (error) {
