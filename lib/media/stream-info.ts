@@ -32,6 +32,9 @@ export class StreamInfoTracker {
   };
   private readonly frames: number[] = [];
   private readonly sizes: Array<[number, number]> = [];
+  private sizeSum = 0;
+  private lastTrack: string | undefined;
+  private lastCodec: string | undefined;
 
   get current(): StreamInfo {
     return { ...this.info, videoTracks: [...this.info.videoTracks] };
@@ -49,15 +52,23 @@ export class StreamInfoTracker {
       this.info.audioCodec = packet.codec;
     } else if (packet.typeId === MessageType.Video) {
       this.info.videoCodec = packet.codec;
-      const track = `${packet.codec}:${packet.track}`;
-      if (!this.info.videoTracks.includes(track)) this.info.videoTracks.push(track);
+      if (packet.track !== this.lastTrack || packet.codec !== this.lastCodec) this.addTrack(packet);
       if (packet.sequenceHeader && packet.codec === 'avc') this.readAvcSize(packet.payload);
       else if (!packet.sequenceHeader) this.countFrame(packet.time);
     }
+    // A running sum: this runs for every packet of every live stream.
     this.sizes.push([packet.time, packet.payload.length]);
-    while (this.sizes.length > 1 && packet.time - this.sizes[0]![0] > WINDOW_MS) this.sizes.shift();
+    this.sizeSum += packet.payload.length;
+    while (this.sizes.length > 1 && packet.time - this.sizes[0]![0] > WINDOW_MS) this.sizeSum -= this.sizes.shift()![1];
     const span = packet.time - this.sizes[0]![0];
-    if (span > 500) this.info.bitrate = Math.round((this.sizes.reduce((sum, [, size]) => sum + size, 0) * 8 * 1000) / span);
+    if (span > 500) this.info.bitrate = Math.round((this.sizeSum * 8 * 1000) / span);
+  }
+
+  private addTrack(packet: MediaPacket): void {
+    this.lastTrack = packet.track;
+    this.lastCodec = packet.codec;
+    const track = `${packet.codec}:${packet.track}`;
+    if (!this.info.videoTracks.includes(track)) this.info.videoTracks.push(track);
   }
 
   private countFrame(time: number): void {

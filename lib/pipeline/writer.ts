@@ -11,6 +11,13 @@ const MERGE_AT_MOST = 2048;
 
 const NOTHING = Buffer.alloc(0);
 
+/** Which flush a writer with pending bytes is waiting for. */
+const enum Scheduled {
+  None,
+  Tick,
+  Turn,
+}
+
 /** Chunk stream ids run from 2 to 65599: a body's key is chunkSize × this + chunk stream id. */
 const CHUNK_STREAM_IDS = 65_600;
 
@@ -84,6 +91,7 @@ export class MessageWriter {
   private pendingCount = 0;
   private pendingBytes = 0;
   private lastFlushAt = -Infinity;
+  private scheduled = Scheduled.None;
   private readonly mediaFlushMs: number;
   private readonly turn = flushGroup(0);
   private readonly tick: FlushGroup;
@@ -153,8 +161,12 @@ export class MessageWriter {
   /** Writes bytes at the end of this turn, after everything queued before them. */
   writeRaw(bytes: Buffer, messages = 0): boolean {
     if (!this.enqueue(bytes, messages)) return false;
-    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
-    else this.turn.add(this);
+    if (this.pendingBytes >= FLUSH_BYTES) {
+      this.flush();
+    } else if (this.scheduled !== Scheduled.Turn) {
+      this.scheduled = Scheduled.Turn;
+      this.turn.add(this);
+    }
     return this.belowHighWater();
   }
 
@@ -171,6 +183,7 @@ export class MessageWriter {
     const pending = this.pending;
     this.pendingCount = 0;
     this.pendingBytes = 0;
+    this.scheduled = Scheduled.None;
     this.lastFlushAt = performance.now();
     if (this.writable) {
       if (count === 1) this.transport.write(pending[0]!);
@@ -211,9 +224,14 @@ export class MessageWriter {
 
   private writeMedia(bytes: Buffer, messages: number): boolean {
     if (!this.enqueue(bytes, messages)) return false;
-    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
-    else if (this.mediaFlushMs === 0 || performance.now() - this.lastFlushAt >= this.mediaFlushMs) this.turn.add(this);
-    else this.tick.add(this);
+    if (this.pendingBytes >= FLUSH_BYTES) {
+      this.flush();
+    } else if (this.scheduled === Scheduled.None) {
+      // Decided once per batch: the clock and the set are not touched for every message.
+      const now = this.mediaFlushMs === 0 || performance.now() - this.lastFlushAt >= this.mediaFlushMs;
+      this.scheduled = now ? Scheduled.Turn : Scheduled.Tick;
+      (now ? this.turn : this.tick).add(this);
+    }
     return this.belowHighWater();
   }
 
