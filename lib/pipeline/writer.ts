@@ -56,6 +56,24 @@ class FlushGroup {
 
 const flushGroups = new Map<number, FlushGroup>();
 
+/**
+ * Media messages this process sends per second, over the last second or so. Batching
+ * pays only when there are many (a fan-out); a handful of players keep per-turn
+ * writes and their latency. Counting messages, not writes, keeps batching from
+ * switching itself off.
+ */
+const mediaRate = { count: 0, since: 0, perSecond: 0 };
+
+function mediaPerSecond(now: number): number {
+  const elapsed = now - mediaRate.since;
+  if (elapsed >= 1_000) {
+    mediaRate.perSecond = elapsed < 2_000 ? (mediaRate.count * 1_000) / elapsed : 0;
+    mediaRate.count = 0;
+    mediaRate.since = now;
+  }
+  return mediaRate.perSecond;
+}
+
 function flushGroup(delayMs: number): FlushGroup {
   let group = flushGroups.get(delayMs);
   if (group === undefined) {
@@ -68,12 +86,15 @@ function flushGroup(delayMs: number): FlushGroup {
 export interface MessageWriterOptions {
   /**
    * How long media may wait for later media to the same peer so that both leave in one
-   * system call (ms). 0 sends each turn's media at the end of that turn. Anything
-   * else (commands, control, status) always leaves at the end of the turn, and so
-   * does the first media after a pause of this long, so a new player's first frame
-   * is never held back.
+   * system call (ms), once the process sends `mediaBatchFrom` media messages a second
+   * or more. 0, or a quieter process, sends each turn's media at the end of that turn.
+   * Anything else (commands, control, status) always leaves at the end of the turn,
+   * and so does the first media after a pause of this long, so a new player's first
+   * frame is never held back.
    */
   mediaFlushMs?: number;
+  /** Media messages per second, process-wide, from which media waits up to `mediaFlushMs`. */
+  mediaBatchFrom?: number;
 }
 
 /**
@@ -93,6 +114,7 @@ export class MessageWriter {
   private lastFlushAt = -Infinity;
   private scheduled = Scheduled.None;
   private readonly mediaFlushMs: number;
+  private readonly mediaBatchFrom: number;
   private readonly turn = flushGroup(0);
   private readonly tick: FlushGroup;
 
@@ -101,6 +123,7 @@ export class MessageWriter {
     options: MessageWriterOptions = {},
   ) {
     this.mediaFlushMs = Math.max(0, options.mediaFlushMs ?? 0);
+    this.mediaBatchFrom = options.mediaBatchFrom ?? 0;
     this.tick = flushGroup(this.mediaFlushMs);
   }
 
@@ -224,11 +247,13 @@ export class MessageWriter {
 
   private writeMedia(bytes: Buffer, messages: number): boolean {
     if (!this.enqueue(bytes, messages)) return false;
+    mediaRate.count += messages;
     if (this.pendingBytes >= FLUSH_BYTES) {
       this.flush();
     } else if (this.scheduled === Scheduled.None) {
       // Decided once per batch: the clock and the set are not touched for every message.
-      const now = this.mediaFlushMs === 0 || performance.now() - this.lastFlushAt >= this.mediaFlushMs;
+      const at = performance.now();
+      const now = this.mediaFlushMs === 0 || at - this.lastFlushAt >= this.mediaFlushMs || mediaPerSecond(at) < this.mediaBatchFrom;
       this.scheduled = now ? Scheduled.Turn : Scheduled.Tick;
       (now ? this.turn : this.tick).add(this);
     }

@@ -83,7 +83,7 @@ export class Connection {
     parent?: AnyActorRef,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.writer = new MessageWriter(transport, { mediaFlushMs: this.options.mediaFlushMs });
+    this.writer = new MessageWriter(transport, { mediaFlushMs: options.mediaFlushMs, mediaBatchFrom: options.mediaBatchFrom });
     this.actor = createActor(connectionMachine, {
       input: { id, remoteAddress, timeouts: { handshake: options.handshakeTimeout, connect: options.connectTimeout } },
       ...(options.clock ? { clock: options.clock } : parent ? { parent } : {}),

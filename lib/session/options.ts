@@ -31,6 +31,12 @@ export interface SessionOptions {
    * at the end of each event-loop turn.
    */
   mediaFlushMs: number;
+  /**
+   * Media messages per second (all connections of the process together) from which
+   * `mediaFlushMs` applies; below it, as with a few players, media leaves at the end
+   * of each turn. 2000 is about 30 players of a 30 fps audio and video stream.
+   */
+  mediaBatchFrom: number;
   /** Our outgoing chunk size, announced after connect. */
   chunkSize: number;
   /** Window Acknowledgement Size we announce: the peer acknowledges every this many bytes. */
@@ -54,6 +60,7 @@ export const defaultSessionOptions: SessionOptions = {
   invokeTimeout: 30_000,
   maxStreams: 32,
   mediaFlushMs: 40,
+  mediaBatchFrom: 2_000,
   chunkSize: 4096,
   windowAckSize: 2_500_000,
   peerBandwidth: 2_500_000,

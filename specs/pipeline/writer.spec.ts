@@ -130,3 +130,31 @@ test('end() writes what is waiting before ending the transport', async (t) => {
   t.true(ended());
   t.deepEqual(decodeAll(writes).map((m) => m.typeId), [MessageType.CommandAmf0, MessageType.Video]);
 });
+
+test('below mediaBatchFrom media messages a second, media is not held back', async (t) => {
+  const { transport, writes } = recordingTransport();
+  const writer = new MessageWriter(transport, { mediaFlushMs: 10_000, mediaBatchFrom: 1e12 });
+  writer.send(command(1));
+  await nextTurn();
+  writer.sendShared(header(0), Buffer.alloc(2000, 7), new Map());
+  await nextTurn();
+  t.is(writes.length, 2, 'the frame left at the end of its turn');
+});
+
+test('once the process sends mediaBatchFrom media messages a second, media waits for the tick', async (t) => {
+  const { transport, writes } = recordingTransport();
+  const writer = new MessageWriter(transport, { mediaFlushMs: 10_000, mediaBatchFrom: 50 });
+  // 200 messages in about a second: 200 a second.
+  for (let i = 0; i < 10; i++) {
+    for (let j = 0; j < 20; j++) writer.sendShared(header(i * 100 + j), Buffer.alloc(100, 1), new Map());
+    writer.flush();
+    await sleep(110);
+  }
+  const before = writes.length;
+  writer.send(command(1));
+  await nextTurn();
+  writer.sendShared(header(5_000), Buffer.alloc(2000, 7), new Map());
+  await nextTurn();
+  t.is(writes.length, before + 1, 'the frame after the command is held for the tick');
+  writer.end();
+});
