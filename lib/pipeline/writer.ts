@@ -6,9 +6,6 @@ import { RtmpMessage } from '../protocol/message';
 /** Payloads up to this size are copied next to their header rather than written separately. */
 const SMALL_MESSAGE = 1024;
 
-/** Queued buffers up to this size are copied together before they are written. */
-const MERGE_AT_MOST = 2048;
-
 const NOTHING = Buffer.alloc(0);
 
 /** Which flush a writer with pending bytes is waiting for. */
@@ -216,32 +213,10 @@ export class MessageWriter {
     for (let i = 0; i < count; i++) pending[i] = NOTHING;
   }
 
-  /**
-   * Every buffer handed to the stream costs an entry of its own in the stream's
-   * bookkeeping, so runs of small ones (headers, audio) are copied into one first;
-   * large shared bodies go as they are.
-   */
   private writeBatch(pending: Buffer[], count: number): void {
+    // Corked, the stream hands the batch to the socket in one writev.
     this.transport.cork();
-    let runStart = 0;
-    let runBytes = 0;
-    for (let i = 0; i <= count; i++) {
-      const bytes = i < count ? pending[i]! : undefined;
-      if (bytes !== undefined && bytes.length <= MERGE_AT_MOST) {
-        runBytes += bytes.length;
-        continue;
-      }
-      if (i - runStart === 1) {
-        this.transport.write(pending[runStart]!);
-      } else if (i > runStart) {
-        const merged = Buffer.allocUnsafe(runBytes);
-        for (let j = runStart, at = 0; j < i; j++) at += pending[j]!.copy(merged, at);
-        this.transport.write(merged);
-      }
-      if (bytes !== undefined) this.transport.write(bytes);
-      runStart = i + 1;
-      runBytes = 0;
-    }
+    for (let i = 0; i < count; i++) this.transport.write(pending[i]!);
     this.transport.uncork();
   }
 
