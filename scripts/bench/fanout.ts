@@ -6,6 +6,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { STREAM, startPublisher } from './clip';
 import type { Peer } from './peers';
 import { alive, cpuSeconds, machineJiffies, sample, sleep, socketBytes, socketDelta } from './proc';
+import { runRelayLatency } from './latency';
 
 export interface FanoutResult {
   server: string;
@@ -32,6 +33,9 @@ export interface FanoutResult {
   memoryPerPlayerBeyondYoungKB: number;
   /** Growth of the heap that is live after a full collection, per player (Node.js servers). */
   liveHeapPerPlayerKB: number;
+  /** Publisher → player latency of a second, stamped stream played while the fan-out runs (ms). */
+  relayMedianMs: number;
+  relayP95Ms: number;
   keptRealTime: number;
   /** Median over players of media seconds received / (wall seconds − 2). */
   medianRealTimeRatio: number;
@@ -131,6 +135,8 @@ export async function runFanout(peer: Peer, options: FanoutOptions): Promise<Fan
     const startJiffies = machineJiffies();
     const startKB = players.map((p) => p.kB);
     const startPlayersCpu = players.map((p) => p.cpu());
+    // A stamped stream beside the fan-out: what batching under load costs in latency (about 0.2% more bytes).
+    const relay = runRelayLatency(peer, Math.max(2, options.seconds - 3));
     await sleep(options.seconds * 1000);
     const end = sample(peer.pid);
     const memoryEnd = await peer.memory?.();
@@ -140,6 +146,7 @@ export async function runFanout(peer: Peer, options: FanoutOptions): Promise<Fan
     const playersCpu = players.reduce((sum, p, i) => sum + Math.max(0, p.cpu() - startPlayersCpu[i]!), 0);
     const receivedKB = players.reduce((sum, p, i) => sum + (p.kB - startKB[i]!), 0);
     const publisherAlive = publisher.alive();
+    const latency = await relay;
 
     const stoppedAt = Date.now();
     await Promise.all(players.map((p) => p.stop()));
@@ -167,6 +174,8 @@ export async function runFanout(peer: Peer, options: FanoutOptions): Promise<Fan
       memoryPerPlayerKB: (end.rss - before.rss) / 1024 / options.players,
       youngGenerationMB: youngEnd / 1e6,
       memoryPerPlayerBeyondYoungKB: (end.rss - youngEnd - (before.rss - youngBefore)) / 1024 / options.players,
+      relayMedianMs: latency.medianMs,
+      relayP95Ms: latency.p95Ms,
       liveHeapPerPlayerKB: ((memoryEnd?.heapUsedAfterGc ?? NaN) - (memoryBefore?.heapUsedAfterGc ?? NaN)) / 1024 / options.players,
       keptRealTime: kept,
       medianRealTimeRatio: sortedRatios[Math.floor(sortedRatios.length / 2)] ?? NaN,

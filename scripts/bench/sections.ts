@@ -86,6 +86,8 @@ export async function fanoutSection(missing: Missing, players: number[], seconds
       { label: 'per player less young gen KB', cells: pick(results, (r: FanoutResult) => r.memoryPerPlayerBeyondYoungKB), digits: 0 },
       { label: 'live heap per player KB (after GC)', cells: pick(results, (r: FanoutResult) => r.liveHeapPerPlayerKB), digits: 1 },
       { label: 'players kept real time', cells: pick(results, (r: FanoutResult) => `${r.keptRealTime}/${r.players}`) },
+      { label: 'relay latency beside it, median ms', cells: pick(results, (r: FanoutResult) => r.relayMedianMs), digits: 0 },
+      { label: 'relay latency beside it, p95 ms', cells: pick(results, (r: FanoutResult) => r.relayP95Ms), digits: 0 },
       { label: 'median media/wall ratio', cells: pick(results, (r: FanoutResult) => r.medianRealTimeRatio), digits: 2 },
       { label: 'players CPU s (all rtmpdumps)', cells: pick(results, (r: FanoutResult) => r.playersCpuSeconds), digits: 2 },
       { label: 'machine busy % (2 cores)', cells: pick(results, (r: FanoutResult) => r.machineBusyPercent), digits: 0 },
