@@ -1,7 +1,7 @@
 import test from 'ava';
 import { Duplex } from 'node:stream';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { MessageWriter } from '../../lib/pipeline/writer';
+import { MessageWriter, MessageWriterOptions } from '../../lib/pipeline/writer';
 import { ChunkDecoder } from '../../lib/protocol/chunk/decoder';
 import { ChunkStreamIds, MessageType, RtmpMessage } from '../../lib/protocol/message';
 
@@ -35,6 +35,15 @@ const header = (timestamp: number, typeId = MessageType.Video): Omit<RtmpMessage
 });
 
 const command = (n: number): RtmpMessage => ({ chunkStreamId: ChunkStreamIds.command, timestamp: 0, typeId: MessageType.CommandAmf0, streamId: 0, payload: Buffer.from([n]) });
+
+/** A writer that has just flushed a command, so the next media does not count as the first after a pause. */
+async function justFlushed(options: MessageWriterOptions): Promise<ReturnType<typeof recordingTransport> & { writer: MessageWriter }> {
+  const recording = recordingTransport();
+  const writer = new MessageWriter(recording.transport, options);
+  writer.send(command(1));
+  await nextTurn();
+  return { ...recording, writer };
+}
 
 function decodeAll(writes: Buffer[]): RtmpMessage[] {
   const messages: RtmpMessage[] = [];
@@ -86,10 +95,7 @@ test('the first media after a quiet spell leaves at the end of the turn', async 
 });
 
 test('a command written behind waiting media takes the media with it, in order', async (t) => {
-  const { transport, writes } = recordingTransport();
-  const writer = new MessageWriter(transport, { mediaFlushMs: 10_000 });
-  writer.send(command(1));
-  await nextTurn();
+  const { writes, writer } = await justFlushed({ mediaFlushMs: 10_000 });
   writer.sendShared(header(0), Buffer.alloc(2000, 7), new Map());
   writer.send(command(2));
   await nextTurn();
@@ -98,10 +104,7 @@ test('a command written behind waiting media takes the media with it, in order',
 });
 
 test('64 KiB of pending bytes are written at once, without waiting', async (t) => {
-  const { transport, writes } = recordingTransport();
-  const writer = new MessageWriter(transport, { mediaFlushMs: 10_000 });
-  writer.send(command(1));
-  await nextTurn();
+  const { writes, writer } = await justFlushed({ mediaFlushMs: 10_000 });
   const bodies = new Map<number, Buffer>();
   for (let i = 0; i < 7; i++) writer.sendShared(header(i * 33), Buffer.alloc(10_000, i), bodies);
   t.is(writes.length, 2, 'the seventh frame crossed 64 KiB and flushed synchronously');
@@ -110,20 +113,14 @@ test('64 KiB of pending bytes are written at once, without waiting', async (t) =
 });
 
 test('with no media window, media leaves at the end of its turn', async (t) => {
-  const { transport, writes } = recordingTransport();
-  const writer = new MessageWriter(transport, { mediaFlushMs: 0 });
-  writer.send(command(1));
-  await nextTurn();
+  const { writes, writer } = await justFlushed({ mediaFlushMs: 0 });
   writer.sendShared(header(0), Buffer.alloc(2000, 7), new Map());
   await nextTurn();
   t.is(writes.length, 2);
 });
 
 test('end() writes what is waiting before ending the transport', async (t) => {
-  const { transport, writes, ended } = recordingTransport();
-  const writer = new MessageWriter(transport, { mediaFlushMs: 10_000 });
-  writer.send(command(1));
-  await nextTurn();
+  const { writes, writer, ended } = await justFlushed({ mediaFlushMs: 10_000 });
   writer.sendShared(header(0), Buffer.alloc(2000, 7), new Map());
   writer.end();
   await nextTurn();
@@ -132,10 +129,7 @@ test('end() writes what is waiting before ending the transport', async (t) => {
 });
 
 test('below mediaBatchFrom media messages a second, media is not held back', async (t) => {
-  const { transport, writes } = recordingTransport();
-  const writer = new MessageWriter(transport, { mediaFlushMs: 10_000, mediaBatchFrom: 1e12 });
-  writer.send(command(1));
-  await nextTurn();
+  const { writes, writer } = await justFlushed({ mediaFlushMs: 10_000, mediaBatchFrom: 1e12 });
   writer.sendShared(header(0), Buffer.alloc(2000, 7), new Map());
   await nextTurn();
   t.is(writes.length, 2, 'the frame left at the end of its turn');
