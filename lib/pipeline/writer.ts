@@ -47,7 +47,14 @@ class FlushGroup {
     // A flush may queue more (a write callback that writes): that lands in the next batch.
     const writers = this.writers;
     this.writers = new Set();
-    for (const writer of writers) writer.flush();
+    for (const writer of writers) {
+      try {
+        writer.flush();
+      } catch (error) {
+        // One broken transport must not keep the others' bytes back, nor throw out of a timer.
+        writer.abort(error);
+      }
+    }
   };
 }
 
@@ -194,6 +201,15 @@ export class MessageWriter {
   end(): void {
     this.flush();
     this.transport.end();
+  }
+
+  /** @internal drops what is queued and destroys the transport with `error`; its close handlers log why. */
+  abort(error: unknown): void {
+    for (let i = 0; i < this.pendingCount; i++) this.pending[i] = NOTHING;
+    this.pendingCount = 0;
+    this.pendingBytes = 0;
+    this.scheduled = Scheduled.None;
+    this.transport.destroy(error instanceof Error ? error : new Error(String(error)));
   }
 
   /** @internal hands everything queued to the transport in one write. */

@@ -152,3 +152,24 @@ test('once the process sends mediaBatchFrom media messages a second, media waits
   t.is(writes.length, before + 1, 'the frame after the command is held for the tick');
   writer.end();
 });
+
+test('a transport that throws while a batch is written is destroyed, and the other writers of that batch still flush', async (t) => {
+  const healthy = recordingTransport();
+  const broken = new Duplex({
+    read() {},
+    write() {
+      throw new Error('socket went away');
+    },
+  });
+  const failures: Error[] = [];
+  broken.on('error', (error) => failures.push(error));
+  const brokenWriter = new MessageWriter(broken);
+  const healthyWriter = new MessageWriter(healthy.transport);
+  brokenWriter.send(command(1));
+  healthyWriter.send(command(2));
+  await nextTurn();
+  await nextTurn();
+  t.true(broken.destroyed);
+  t.regex(failures[0]?.message ?? '', /socket went away/);
+  t.deepEqual(decodeAll(healthy.writes).map((m) => m.payload[0]), [2]);
+});
