@@ -35,8 +35,17 @@ export class CallError extends Error {
  * (or to `calls()` subscribers), server → client calls wait for the client's answer.
  */
 export class CallDispatcher {
-  private readonly observed = new Map<string, Subject<CallEvent>>();
-  private readonly pending = new Map<number, PendingInvoke>();
+  // Made on first use: most connections never observe calls or invoke the client.
+  private observedCalls: Map<string, Subject<CallEvent>> | undefined;
+  private pendingInvokes: Map<number, PendingInvoke> | undefined;
+
+  private get observed(): Map<string, Subject<CallEvent>> {
+    return (this.observedCalls ??= new Map());
+  }
+
+  private get pending(): Map<number, PendingInvoke> {
+    return (this.pendingInvokes ??= new Map());
+  }
   /** Server-side transaction ids; the client numbers its own separately. */
   private nextTransactionId = 1;
   private inFlightCount = 0;
@@ -74,10 +83,10 @@ export class CallDispatcher {
         return answered;
       },
     };
-    const specific = this.observed.get(procedure);
-    const watchers = (specific?.observed ? 1 : 0) + (this.observed.get('*')?.observed ? 1 : 0);
+    const specific = this.observedCalls?.get(procedure);
+    const watchers = (specific?.observed ? 1 : 0) + (this.observedCalls?.get('*')?.observed ? 1 : 0);
     specific?.next(event);
-    this.observed.get('*')?.next(event);
+    this.observedCalls?.get('*')?.next(event);
 
     const handler = this.host.handlerFor(procedure);
     if (handler === undefined) {
@@ -121,7 +130,7 @@ export class CallDispatcher {
 
   /** A `_result` or `_error` from the client; false when it answers nothing we asked. */
   settle(kind: 'result' | 'error', transactionId: number, args: AmfValue[]): boolean {
-    const pending = this.pending.get(transactionId);
+    const pending = this.pendingInvokes?.get(transactionId);
     if (pending === undefined) return false;
     this.pending.delete(transactionId);
     clearTimeout(pending.timer);
@@ -136,12 +145,12 @@ export class CallDispatcher {
 
   /** The connection ended: outstanding invocations fail and observers complete. */
   close(reason: string): void {
-    for (const [id, pending] of this.pending) {
+    for (const [id, pending] of this.pendingInvokes ?? []) {
       clearTimeout(pending.timer);
       pending.reject(new CallError(`connection closed: ${reason}`));
       this.pending.delete(id);
     }
-    for (const subject of this.observed.values()) subject.complete();
-    this.observed.clear();
+    for (const subject of this.observedCalls?.values() ?? []) subject.complete();
+    this.observedCalls?.clear();
   }
 }

@@ -46,8 +46,7 @@ const CLOSE_GRACE_MS = 2_000;
  * their own on it, which take precedence over the server's.
  */
 export class Connection {
-  /** Free for the application: per-connection state such as a camera position. */
-  readonly properties = new Map<string, unknown>();
+  private ownProperties: Map<string, unknown> | undefined;
   readonly actor: Actor<typeof connectionMachine>;
   /** Resolves with the reason once the connection has closed and been torn down. */
   readonly closed: Promise<string>;
@@ -58,7 +57,7 @@ export class Connection {
   private readonly streamController: StreamController;
   private readonly upkeep: Upkeep;
   private readonly subscription = new Subscription();
-  private readonly ownCalls = new Map<string, CallHandler>();
+  private ownCalls: Map<string, CallHandler> | undefined;
   private ownDefaultCall: CallHandler | undefined;
   private readonly ownStreamHandlers: StreamHandler[] = [];
   private readonly startedAt = Date.now();
@@ -93,7 +92,7 @@ export class Connection {
       connection: this,
       reply: (txn, result, value, description) => this.reply(txn, result, value, description),
       send: (name, txn, args) => this.sendCommand({ name, transactionId: txn, commandObject: null, args }),
-      handlerFor: (procedure) => this.ownCalls.get(procedure) ?? this.registry.callHandlers.get(procedure) ?? this.ownDefaultCall ?? this.registry.defaultCallHandler,
+      handlerFor: (procedure) => this.ownCalls?.get(procedure) ?? this.registry.callHandlers.get(procedure) ?? this.ownDefaultCall ?? this.registry.defaultCallHandler,
       warn: (message) => this.logger.warn(`${this.label} ${message}`),
     });
     this.streamController = new StreamController({
@@ -122,6 +121,11 @@ export class Connection {
       },
       options,
     );
+  }
+
+  /** Free for the application: per-connection state such as a camera position (made on first use). */
+  get properties(): Map<string, unknown> {
+    return (this.ownProperties ??= new Map());
   }
 
   /** Short form for log lines: id and peer. */
@@ -170,7 +174,7 @@ export class Connection {
 
   /** Handles calls of `procedure` on this connection only, before the server's handlers. */
   onCall(procedure: string, handler: CallHandler): this {
-    this.ownCalls.set(procedure, handler);
+    (this.ownCalls ??= new Map()).set(procedure, handler);
     return this;
   }
 
