@@ -3,6 +3,7 @@
  * on 127.0.0.1 with a config of its own. `npm run bench` (this file):
  *
  *   --players 50,100,200   fan-out player counts          --seconds 15   fan-out window
+ *   --repeat 1             fan-out runs per server and count (the table shows the median run)
  *   --connections 2000     idle connections               --plays 10     first-frame plays
  *   --only fanout,idle,latency,encoder,protocol            (default: all)
  *   --servers rxrtmp,nginx,nms                             (default: all three)
@@ -33,14 +34,15 @@ function numbers(text: string | undefined, fallback: number[]): number[] {
 
 const players = numbers(option('players'), [50, 100, 200]);
 const seconds = numbers(option('seconds'), [15])[0]!;
+const repeat = numbers(option('repeat'), [1])[0]!;
 const connections = numbers(option('connections'), [2000])[0]!;
 const plays = numbers(option('plays'), [10])[0]!;
 const only = new Set((option('only') ?? 'fanout,idle,latency,encoder,protocol').split(','));
 const servers = new Set((option('servers') ?? 'rxrtmp,nginx,nms').split(','));
 const out = option('out') ?? join(__dirname, 'results.json');
 // Bounds: nothing here may run for long or load the machine without end.
-if (players.some((n) => n > 500) || seconds > 120 || connections > 5000) {
-  console.error('refusing: at most 500 players, a 120 s window and 5000 connections');
+if (players.some((n) => n > 500) || seconds > 120 || connections > 5000 || repeat > 5) {
+  console.error('refusing: at most 500 players, a 120 s window, 5000 connections and 5 repeats');
   process.exit(2);
 }
 
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
     machine: info,
     versions: peerVersions,
     unavailable: Object.fromEntries(PEER_KINDS.filter((k) => missing[k] !== undefined).map((k) => [NAMES[k], missing[k]])),
-    options: { players, seconds, connections, plays },
+    options: { players, seconds, repeat, connections, plays },
     notes: [
       'deliveredMB: bytes_acked on the server\'s established sockets over the window (ss -ti), RTMP chunk headers included; wcharMB: /proc/PID/io wchar, which counts write/writev (sockets, files, pipes) but not send/sendmsg, so nginx-rtmp (send(2)) shows ~0 there.',
       'receivedMB: the rtmpdump players\' own byte counts (FLV bytes written) over the same window.',
@@ -92,7 +94,7 @@ async function main(): Promise<void> {
 
   if (only.has('fanout') || only.has('latency')) prepareClip();
   if (only.has('fanout')) {
-    results.fanout = await fanoutSection(missing, players, seconds, print);
+    results.fanout = await fanoutSection(missing, players, seconds, repeat, print);
     save();
   }
   if (only.has('idle')) {
