@@ -1,4 +1,5 @@
 import { createServer, RtmpClient, RtmpServer, silentLogger } from '../../lib';
+import type { ServerOptions } from '../../lib/app/server';
 import type { ClientStream } from '../../lib/client';
 import { installLive, LiveAppOptions } from '../../lib/media/live-app';
 import { LiveRegistry } from '../../lib/media/registry';
@@ -14,8 +15,8 @@ export const isKeyFrame = (m: RtmpMessage): boolean => m.typeId === MessageType.
 export const isVideoHeader = (m: RtmpMessage): boolean => m.typeId === MessageType.Video && m.payload[0] === 0x17 && m.payload[1] === 0;
 export const isFrame = (m: RtmpMessage): boolean => m.typeId === MessageType.Video && m.payload[1] === 1;
 
-export async function liveServer(options: LiveAppOptions = {}): Promise<{ server: RtmpServer; registry: LiveRegistry; url: string; port: number }> {
-  const server = createServer({ logger: silentLogger });
+export async function liveServer(options: LiveAppOptions = {}, serverOptions: ServerOptions = {}): Promise<{ server: RtmpServer; registry: LiveRegistry; url: string; port: number }> {
+  const server = createServer({ logger: silentLogger, ...serverOptions });
   const registry = installLive(server, options);
   const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
   return { server, registry, url: `rtmp://127.0.0.1:${port}/live`, port };

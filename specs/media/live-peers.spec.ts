@@ -92,3 +92,40 @@ test('GStreamer rtmp2sink publishes and rtmp2src plays', async (t) => {
     await server.close();
   }
 });
+
+test('with media batched, rtmpdump records a stream ffprobe decodes whole, and players get frames in bursts, in order', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rxrtmp-batched-'));
+  // mediaBatchFrom 0: batching from the first message, as under a large fan-out.
+  const { server, registry, url } = await liveServer({}, { mediaBatchFrom: 0, mediaFlushMs: 100 });
+  const publisher = ffmpegPublish(`${url}/cam`, 8);
+  try {
+    await until(() => registry.get('live', 'cam')?.streamInfo.frameRate !== undefined, 15_000);
+    const ours = await player(url, 'cam');
+    const arrivals: number[] = [];
+    ours.stream.media$.subscribe((m) => {
+      if (m.typeId === MessageType.Video) arrivals.push(performance.now());
+    });
+    const dump = join(dir, 'dump.flv');
+    await run('rtmpdump', ['-r', `${url}/cam`, '--live', '-B', '2', '-o', dump, '-m', '4'], 20_000);
+    const file = await run('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames:format=duration', '-of', 'json', dump]);
+    const parsed = JSON.parse(file.output) as { streams: Array<Record<string, unknown>>; format: { duration: string } };
+    const h264 = parsed.streams.find((s) => s.codec_name === 'h264');
+    const duration = Number(parsed.format.duration);
+    t.true(duration > 1.5, `rtmpdump recorded ${duration} s`);
+    t.true(Number(h264?.nb_read_frames) >= duration * 30 * 0.8, `${String(h264?.nb_read_frames)} frames decoded in ${duration} s`);
+
+    const video = ours.received.filter((m) => m.typeId === MessageType.Video);
+    const times = video.filter(isFrame).map((m) => m.timestamp);
+    t.true(times.every((time, i) => i === 0 || time >= times[i - 1]!), 'timestamps never go back');
+    // Past the GOP burst, a 30 fps stream sent frame by frame arrives about 33 ms apart; batched, most frames
+    // arrive in the same read as the one before them.
+    const gaps = arrivals.slice(40).map((at, i) => at - arrivals[40 + i - 1]!);
+    const together = gaps.filter((gap) => gap < 5).length;
+    t.true(gaps.length > 30 && together / gaps.length > 0.4, `${together} of ${gaps.length} frames arrived with the one before`);
+    await ours.client.close();
+  } finally {
+    publisher.kill('SIGKILL');
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
