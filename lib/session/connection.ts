@@ -17,7 +17,7 @@ import { CallDispatcher } from './calls';
 import { decide } from './decide';
 import type { CallEvent, CallHandler, ConnectHandler, HandlerRegistry, StreamHandler } from './handlers';
 import { connectionMachine, ConnectionStateName } from './machine';
-import type { NetStream } from './net-stream';
+import { NetStream, WriterOutput } from './net-stream';
 import { Logger, SessionOptions } from './options';
 import { StreamController } from './streams';
 import { Upkeep } from './upkeep';
@@ -97,12 +97,7 @@ export class Connection {
     });
     this.streamController = new StreamController({
       connection: this,
-      output: {
-        send: (message) => this.send(message),
-        sendShared: (header, payload, bodies) => this.writer.sendShared(header, payload, bodies),
-        queuedBytes: () => this.writer.queuedBytes,
-        objectEncoding: () => this.objectEncoding,
-      },
+      output: new WriterOutput(this.writer, this),
       handlers: () => [...this.ownStreamHandlers, ...this.registry.streamHandlers],
       reply: (txn, result, value, description) => this.reply(txn, result, value, description),
       activity: (active) => this.actor.send({ type: active ? 'STREAM_ACTIVE' : 'STREAM_INACTIVE' }),
@@ -341,10 +336,6 @@ export class Connection {
     this.settleConnect(true);
     const client = net.properties.flashVer ? ` (${net.properties.flashVer})` : '';
     this.logger.info(`${this.label} connected to ${net.properties.app}${client}`);
-  }
-
-  private send(message: RtmpMessage): boolean {
-    return this.writer.send(message);
   }
 
   private sendControl(control: ControlMessage): void {

@@ -5,7 +5,7 @@ import { encodeControl } from '../protocol/control';
 import { ChunkStreamIds, MessageType, RtmpMessage } from '../protocol/message';
 import { status, StatusInfo } from '../protocol/net-commands';
 import type { Connection } from './connection';
-import type { SharedBodies } from '../pipeline/writer';
+import type { MessageWriter, SharedBodies } from '../pipeline/writer';
 
 export type NetStreamState = 'idle' | 'playing' | 'paused' | 'publishing' | 'closed';
 
@@ -17,6 +17,30 @@ export interface StreamOutput {
   /** Bytes written but not yet taken by the operating system: the player's queue. */
   queuedBytes(): number;
   objectEncoding(): ObjectEncoding;
+}
+
+/** A connection's writer as its streams see it: one object per connection rather than a closure per method. */
+export class WriterOutput implements StreamOutput {
+  constructor(
+    private readonly writer: MessageWriter,
+    private readonly connection: { readonly objectEncoding: ObjectEncoding },
+  ) {}
+
+  send(message: RtmpMessage): boolean {
+    return this.writer.send(message);
+  }
+
+  sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, bodies: SharedBodies): boolean {
+    return this.writer.sendShared(header, payload, bodies);
+  }
+
+  queuedBytes(): number {
+    return this.writer.queuedBytes;
+  }
+
+  objectEncoding(): ObjectEncoding {
+    return this.connection.objectEncoding;
+  }
 }
 
 /**
