@@ -4,19 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Frame } from '../../lib/plugins/contract';
 import { createFfmpegVideoPlugin, FfmpegVideoEncoder, plugin } from '../../plugins/h264';
+import { isAlive } from '../helpers/process';
 
 const encoderFor = (codec: string): FfmpegVideoEncoder => plugin.createEncoder(codec) as FfmpegVideoEncoder;
 
 const grey = (width: number, height: number, level = 90): Frame => ({ width, height, format: 'rgba', data: new Uint8Array(width * height * 4).fill(level) });
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Child processes and pipes this worker holds: what must return to where it was. */
 const handles = (): string => {

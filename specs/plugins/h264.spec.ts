@@ -8,6 +8,7 @@ import { parseAvcDecoderConfiguration } from '../../lib/protocol/avc';
 import { flvHeader, flvTag } from '../../lib/protocol/flv';
 import { MessageType } from '../../lib/protocol/message';
 import h264Plugin, { createFfmpegVideoPlugin, FfmpegVideoEncoder, plugin } from '../../plugins/h264';
+import { isAlive } from '../helpers/process';
 
 const encoderFor = (codec: string): FfmpegVideoEncoder => plugin.createEncoder(codec) as FfmpegVideoEncoder;
 
@@ -52,15 +53,6 @@ async function probeFlv(sequenceHeader: Buffer | undefined, videos: readonly Enc
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const indexesOfKeyFrames = (videos: readonly EncodedVideo[]): number[] => videos.flatMap((video, index) => (video.keyFrame ? [index] : []));
 
