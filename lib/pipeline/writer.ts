@@ -1,12 +1,31 @@
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ChunkEncoder, encodeChunkBody } from '../protocol/chunk/encoder';
+import { TLSSocket } from 'node:tls';
+import { ChunkEncoder, encodeChunkBody, MAX_FIRST_HEADER } from '../protocol/chunk/encoder';
 import { encodeControl } from '../protocol/control';
 import { RtmpMessage } from '../protocol/message';
 
 /** Payloads up to this size are copied next to their header rather than written separately. */
 const SMALL_MESSAGE = 1024;
 
-const NOTHING = Buffer.alloc(0);
+/** A writer's first room for headers and small payloads; it doubles when a batch needs more. */
+const FIRST_ARENA = 1024;
+
+const FIRST_SCRATCH = 64 * 1024;
+
+/** Pieces of a batch up to this size are copied together; larger ones are written as they are. */
+const GATHER_UP_TO = 8 * 1024;
+
+/** The batch buffer shared by every writer is kept up to this size; a larger batch gets a buffer of its own. */
+const SCRATCH_MAX = 1024 * 1024;
+
+/**
+ * Where flushes gather their batch before the one write: shared by every writer,
+ * since flushes run one after another. A write that the socket takes whole at once
+ * leaves it free for the next flush; one the socket holds on to keeps it, and the
+ * next flush takes a new one.
+ */
+let scratch = Buffer.allocUnsafeSlow(FIRST_SCRATCH);
 
 /** Which flush a writer with pending bytes is waiting for. */
 const enum Scheduled {
@@ -112,9 +131,15 @@ export class MessageWriter {
   bytesSent = 0;
   messagesSent = 0;
   private readonly encoder = new ChunkEncoder();
-  private readonly pending: Buffer[] = [];
+  /** What the next flush writes, in order: buffers, and numbers that stand for that many bytes of the arena. */
+  private readonly pending: (Buffer | number)[] = [];
   private pendingCount = 0;
   private pendingBytes = 0;
+  /** Headers and small payloads, written here as they come so that a message costs no buffer of its own. */
+  private arena: Buffer | undefined;
+  private arenaUsed = 0;
+  /** Only a plain socket is known to be done with a buffer once a write returns with nothing queued. */
+  private readonly reusesScratch: boolean;
   private lastFlushAt = -Infinity;
   private scheduled = Scheduled.None;
   private readonly mediaFlushMs: number;
@@ -129,6 +154,7 @@ export class MessageWriter {
     this.mediaFlushMs = Math.max(0, options.mediaFlushMs ?? 0);
     this.mediaBatchFrom = options.mediaBatchFrom ?? 0;
     this.tick = flushGroup(this.mediaFlushMs);
+    this.reusesScratch = transport instanceof Socket && !(transport instanceof TLSSocket);
   }
 
   get chunkSize(): number {
@@ -163,19 +189,23 @@ export class MessageWriter {
    * so the first peer to need a layout builds it and the rest reuse it.
    */
   sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, bodies: SharedBodies): boolean {
+    if (!this.writable) return false;
     const chunkSize = this.encoder.chunkSize;
-    // Copying a small payload in beside its header costs less than one more buffer to write.
+    // Copying a small payload in beside its header costs less than one more piece to write.
     const inline = payload.length <= SMALL_MESSAGE && payload.length <= chunkSize;
-    const first = this.encoder.encodeHeader(header, payload.length, inline ? payload : undefined);
-    if (first === undefined) return this.writeMedia(this.encoder.encode({ ...header, payload }), 1);
-    if (inline) return this.writeMedia(first, 1);
+    const arena = this.arenaWithRoom(MAX_FIRST_HEADER + (inline ? payload.length : 0));
+    const start = this.arenaUsed;
+    let end = this.encoder.writeHeader(header, payload.length, arena, start);
+    if (end < 0) return this.writeMedia(this.encoder.encode({ ...header, payload }), 1);
+    if (inline) end += payload.copy(arena, end);
+    this.enqueueArena(end - start);
+    if (inline) return this.mediaQueued(1);
     const key = chunkSize * CHUNK_STREAM_IDS + header.chunkStreamId;
     let body = bodies.get(key);
     if (body === undefined) {
       body = encodeChunkBody(payload, chunkSize, header.chunkStreamId);
       bodies.set(key, body);
     }
-    this.enqueue(first, 0);
     return this.writeMedia(body, 1);
   }
 
@@ -205,9 +235,7 @@ export class MessageWriter {
 
   /** @internal drops what is queued and destroys the transport with `error`; its close handlers log why. */
   abort(error: unknown): void {
-    for (let i = 0; i < this.pendingCount; i++) this.pending[i] = NOTHING;
-    this.pendingCount = 0;
-    this.pendingBytes = 0;
+    this.clearPending(this.pendingCount);
     this.scheduled = Scheduled.None;
     this.transport.destroy(error instanceof Error ? error : new Error(String(error)));
   }
@@ -216,28 +244,95 @@ export class MessageWriter {
   flush(): void {
     const count = this.pendingCount;
     if (count === 0) return;
-    const pending = this.pending;
-    this.pendingCount = 0;
-    this.pendingBytes = 0;
+    const total = this.pendingBytes;
     this.scheduled = Scheduled.None;
     this.lastFlushAt = performance.now();
     if (this.writable) {
-      if (count === 1) this.transport.write(pending[0]!);
-      else this.writeBatch(pending, count);
+      const only = this.pending[0]!;
+      if (count === 1 && typeof only !== 'number') this.transport.write(only);
+      else this.writeGathered(count, total);
     }
-    // The array keeps its capacity for the next batch; the buffers are let go.
-    for (let i = 0; i < count; i++) pending[i] = NOTHING;
+    this.clearPending(count);
   }
 
-  private writeBatch(pending: Buffer[], count: number): void {
-    // Corked, the stream hands the batch to the socket in one writev.
-    this.transport.cork();
-    for (let i = 0; i < count; i++) this.transport.write(pending[i]!);
-    this.transport.uncork();
+  /**
+   * Gathers the batch into as few buffers as it can and writes those: a write call
+   * per piece was where a fan-out's time went (Node's per-write bookkeeping). Pieces
+   * up to `GATHER_UP_TO` are copied together, for a copy of bytes the kernel copies
+   * anyway; larger ones (keyframes) cost less written as they are.
+   */
+  private writeGathered(count: number, total: number): void {
+    const transport = this.transport;
+    const pending = this.pending;
+    let gathered = total;
+    for (let i = 0; i < count; i++) {
+      const piece = pending[i]!;
+      if (typeof piece !== 'number' && piece.length > GATHER_UP_TO) gathered -= piece.length;
+    }
+    // A peer with a backlog keeps what it is given for a while: that gets a buffer of its own, of the right size.
+    const shared = this.reusesScratch && gathered <= SCRATCH_MAX && transport.writableLength === 0;
+    if (shared && scratch.length < gathered) scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(gathered, scratch.length * 2)));
+    const out = shared ? scratch : Buffer.allocUnsafe(gathered);
+    const arena = this.arena;
+    let at = 0;
+    let runStart = 0;
+    let from = 0;
+    transport.cork();
+    for (let i = 0; i < count; i++) {
+      const piece = pending[i]!;
+      if (typeof piece === 'number') {
+        at += arena!.copy(out, at, from, from + piece);
+        from += piece;
+      } else if (piece.length <= GATHER_UP_TO) {
+        at += piece.copy(out, at);
+      } else {
+        if (at > runStart) transport.write(out.subarray(runStart, at));
+        runStart = at;
+        transport.write(piece);
+      }
+    }
+    if (at > runStart) transport.write(runStart === 0 && at === out.length ? out : out.subarray(runStart, at));
+    transport.uncork();
+    // Still queued means the socket holds on to the bytes: the next flush needs another buffer.
+    if (shared && transport.writableLength > 0) scratch = Buffer.allocUnsafeSlow(FIRST_SCRATCH);
+  }
+
+  private clearPending(count: number): void {
+    // The array keeps its capacity for the next batch; the buffers are let go.
+    for (let i = 0; i < count; i++) this.pending[i] = 0;
+    this.pendingCount = 0;
+    this.pendingBytes = 0;
+    this.arenaUsed = 0;
+  }
+
+  private arenaWithRoom(bytes: number): Buffer {
+    const arena = this.arena;
+    if (arena !== undefined && arena.length - this.arenaUsed >= bytes) return arena;
+    const grown = Buffer.allocUnsafeSlow(Math.max(FIRST_ARENA, (arena?.length ?? 0) * 2, this.arenaUsed + bytes));
+    // What is queued refers to the arena by position: it moves over whole.
+    if (arena !== undefined) arena.copy(grown, 0, 0, this.arenaUsed);
+    this.arena = grown;
+    return grown;
+  }
+
+  /** Queues the arena's next `bytes`, joined to the piece before when that is arena too. */
+  private enqueueArena(bytes: number): void {
+    this.arenaUsed += bytes;
+    this.pendingBytes += bytes;
+    this.bytesSent += bytes;
+    const last = this.pendingCount - 1;
+    if (last >= 0 && typeof this.pending[last] === 'number') this.pending[last] = (this.pending[last] as number) + bytes;
+    else this.pending[this.pendingCount++] = bytes;
   }
 
   private writeMedia(bytes: Buffer, messages: number): boolean {
-    if (!this.enqueue(bytes, messages)) return false;
+    if (!this.enqueue(bytes, 0)) return false;
+    return this.mediaQueued(messages);
+  }
+
+  /** Counts media just queued and decides when it leaves. */
+  private mediaQueued(messages: number): boolean {
+    this.messagesSent += messages;
     mediaRate.count += messages;
     if (this.pendingBytes >= FLUSH_BYTES) {
       this.flush();

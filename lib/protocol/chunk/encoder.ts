@@ -5,6 +5,9 @@ import { DEFAULT_CHUNK_SIZE } from './decoder';
 const EXTENDED_TIMESTAMP = 0xffffff;
 const MESSAGE_HEADER_SIZE = [11, 7, 3, 0] as const;
 
+/** The longest first chunk header without an extended timestamp: a 3-byte basic header and a type-0 message header. */
+export const MAX_FIRST_HEADER = 3 + 11;
+
 interface SentHeader {
   timestamp: number;
   length: number;
@@ -134,19 +137,24 @@ export class ChunkEncoder {
    * Only the first chunk header for a message whose body comes from `encodeChunkBody`.
    * Returns undefined when the header would need an extended timestamp, because
    * continuation chunks then repeat it and a shared body cannot: use `encode` then.
-   * This runs once per message per player, so it allocates nothing but its result:
-   * given `inline`, a whole payload that fits one chunk, that is copied in after the
-   * header, so a small message costs one buffer.
    */
-  encodeHeader(message: Omit<RtmpMessage, 'payload'>, length: number, inline?: Buffer): Buffer | undefined {
+  encodeHeader(message: Omit<RtmpMessage, 'payload'>, length: number): Buffer | undefined {
+    const out = Buffer.allocUnsafe(MAX_FIRST_HEADER);
+    const end = this.writeHeader(message, length, out, 0);
+    return end < 0 ? undefined : out.subarray(0, end);
+  }
+
+  /**
+   * `encodeHeader` into `out` at `at`, which needs `MAX_FIRST_HEADER` bytes of room;
+   * returns where the header ends, or -1 (nothing written) when it would need an
+   * extended timestamp. It runs once per message per player, so it allocates nothing.
+   */
+  writeHeader(message: Omit<RtmpMessage, 'payload'>, length: number, out: Buffer, at: number): number {
     const fmt = this.chooseHeader(message, length);
     const field = this.field;
-    if (field >= EXTENDED_TIMESTAMP) return undefined;
-    const id = message.chunkStreamId;
-    const headerSize = basicHeaderSize(id) + MESSAGE_HEADER_SIZE[fmt as 0 | 1 | 2 | 3];
-    const out = Buffer.allocUnsafe(headerSize + (inline?.length ?? 0));
-    if (inline !== undefined) inline.copy(out, headerSize);
-    let p = writeBasicHeader(out, 0, fmt, id);
+    if (field >= EXTENDED_TIMESTAMP) return -1;
+    basicHeaderSize(message.chunkStreamId); // throws on an id outside 2..65599
+    let p = writeBasicHeader(out, at, fmt, message.chunkStreamId);
     if (fmt <= 2) {
       out.writeUIntBE(field, p, 3);
       p += 3;
@@ -155,10 +163,13 @@ export class ChunkEncoder {
         out[p + 3] = message.typeId;
         p += 4;
       }
-      if (fmt === 0) out.writeUInt32LE(message.streamId >>> 0, p);
+      if (fmt === 0) {
+        out.writeUInt32LE(message.streamId >>> 0, p);
+        p += 4;
+      }
     }
     this.remember(message, length, fmt, field);
-    return out;
+    return p;
   }
 
   /** The timestamp field of the header `chooseHeader` picked last (absolute for type 0, else the delta). */
