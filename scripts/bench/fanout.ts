@@ -33,7 +33,7 @@ export interface FanoutResult {
   memoryPerPlayerBeyondYoungKB: number;
   /** Growth of the heap that is live after a full collection, per player (Node.js servers). */
   liveHeapPerPlayerKB: number;
-  /** Publisher → player latency of a second, stamped stream played while the fan-out runs (ms). */
+  /** Publisher → player latency of a second, stamped stream, played right after the window while the players go on (ms). */
   relayMedianMs: number;
   relayP95Ms: number;
   keptRealTime: number;
@@ -135,8 +135,6 @@ export async function runFanout(peer: Peer, options: FanoutOptions): Promise<Fan
     const startJiffies = machineJiffies();
     const startKB = players.map((p) => p.kB);
     const startPlayersCpu = players.map((p) => p.cpu());
-    // A stamped stream beside the fan-out: what batching under load costs in latency (about 0.2% more bytes).
-    const relay = runRelayLatency(peer, Math.max(2, options.seconds - 3));
     await sleep(options.seconds * 1000);
     const end = sample(peer.pid);
     const memoryEnd = await peer.memory?.();
@@ -146,7 +144,10 @@ export async function runFanout(peer: Peer, options: FanoutOptions): Promise<Fan
     const playersCpu = players.reduce((sum, p, i) => sum + Math.max(0, p.cpu() - startPlayersCpu[i]!), 0);
     const receivedKB = players.reduce((sum, p, i) => sum + (p.kB - startKB[i]!), 0);
     const publisherAlive = publisher.alive();
-    const latency = await relay;
+    // Then, with the players still playing, a stamped stream: what batching under load
+    // costs in latency. Not inside the window: a second publisher is not the workload
+    // measured, and its fixed cost would count against every MB delivered.
+    const latency = await runRelayLatency(peer, Math.min(8, Math.max(2, options.seconds - 3)));
 
     const stoppedAt = Date.now();
     await Promise.all(players.map((p) => p.stop()));
