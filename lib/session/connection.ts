@@ -40,6 +40,8 @@ export interface ConnectionStats {
 
 const CLOSE_GRACE_MS = 2_000;
 
+const NO_STREAMS: ReadonlyMap<number, NetStream> = new Map();
+
 /**
  * One client connection: an xstate actor for its control plane, RxJS pipelines for
  * its messages. Applications see it in their handlers and may register handlers of
@@ -53,8 +55,9 @@ export class Connection {
   connectProperties: ConnectProperties | undefined;
 
   private readonly writer: MessageWriter;
-  private readonly dispatcher: CallDispatcher;
-  private readonly streamController: StreamController;
+  // Made on first use: an idle connection calls no procedure and creates no stream.
+  private ownDispatcher: CallDispatcher | undefined;
+  private ownStreamController: StreamController | undefined;
   private readonly upkeep: Upkeep;
   private readonly subscription = new Subscription();
   private ownCalls: Map<string, CallHandler> | undefined;
@@ -88,29 +91,12 @@ export class Connection {
       ...(options.clock ? { clock: options.clock } : parent ? { parent } : {}),
     });
     this.ownsSystem = options.clock !== undefined || parent === undefined;
-    this.dispatcher = new CallDispatcher({
-      connection: this,
-      reply: (txn, result, value, description) => this.reply(txn, result, value, description),
-      send: (name, txn, args) => this.sendCommand({ name, transactionId: txn, commandObject: null, args }),
-      handlerFor: (procedure) => this.ownCalls?.get(procedure) ?? this.registry.callHandlers.get(procedure) ?? this.ownDefaultCall ?? this.registry.defaultCallHandler,
-      warn: (message) => this.logger.warn(`${this.label} ${message}`),
-    });
-    this.streamController = new StreamController({
-      connection: this,
-      output: new WriterOutput(this.writer, this),
-      handlers: () => [...this.ownStreamHandlers, ...this.registry.streamHandlers],
-      reply: (txn, result, value, description) => this.reply(txn, result, value, description),
-      activity: (active) => this.actor.send({ type: active ? 'STREAM_ACTIVE' : 'STREAM_INACTIVE' }),
-      lifecycle: (created) => this.actor.send({ type: created ? 'STREAM_CREATED' : 'STREAM_DELETED' }),
-      maxStreams: options.maxStreams,
-      warn: (message) => this.logger.warn(`${this.label} ${message}`),
-    });
     this.upkeep = new Upkeep(
       {
         sendControl: (control) => this.sendControl(control),
         close: (reason) => this.close(reason),
         setBufferLength: (streamId, ms) => {
-          const stream = this.streamController.streams.get(streamId);
+          const stream = this.streams.get(streamId);
           if (stream !== undefined) stream.bufferLength = ms;
         },
       },
@@ -121,6 +107,29 @@ export class Connection {
   /** Free for the application: per-connection state such as a camera position (made on first use). */
   get properties(): Map<string, unknown> {
     return (this.ownProperties ??= new Map());
+  }
+
+  private get dispatcher(): CallDispatcher {
+    return (this.ownDispatcher ??= new CallDispatcher({
+      connection: this,
+      reply: (txn, result, value, description) => this.reply(txn, result, value, description),
+      send: (name, txn, args) => this.sendCommand({ name, transactionId: txn, commandObject: null, args }),
+      handlerFor: (procedure) => this.ownCalls?.get(procedure) ?? this.registry.callHandlers.get(procedure) ?? this.ownDefaultCall ?? this.registry.defaultCallHandler,
+      warn: (message) => this.logger.warn(`${this.label} ${message}`),
+    }));
+  }
+
+  private get streamController(): StreamController {
+    return (this.ownStreamController ??= new StreamController({
+      connection: this,
+      output: new WriterOutput(this.writer, this),
+      handlers: () => [...this.ownStreamHandlers, ...this.registry.streamHandlers],
+      reply: (txn, result, value, description) => this.reply(txn, result, value, description),
+      activity: (active) => this.actor.send({ type: active ? 'STREAM_ACTIVE' : 'STREAM_INACTIVE' }),
+      lifecycle: (created) => this.actor.send({ type: created ? 'STREAM_CREATED' : 'STREAM_DELETED' }),
+      maxStreams: this.options.maxStreams,
+      warn: (message) => this.logger.warn(`${this.label} ${message}`),
+    }));
   }
 
   /** Short form for log lines: id and peer. */
@@ -149,7 +158,7 @@ export class Connection {
   }
 
   get streams(): ReadonlyMap<number, NetStream> {
-    return this.streamController.streams;
+    return this.ownStreamController?.streams ?? NO_STREAMS;
   }
 
   stats(): ConnectionStats {
@@ -160,8 +169,8 @@ export class Connection {
       messagesIn: this.messagesIn,
       messagesOut: this.writer.messagesSent,
       uptime: Date.now() - this.startedAt,
-      pendingCalls: this.dispatcher.inFlight,
-      streams: this.streamController.streams.size,
+      pendingCalls: this.ownDispatcher?.inFlight ?? 0,
+      streams: this.streams.size,
       roundTrip: this.upkeep.roundTrip,
       queuedBytes: this.writer.queuedBytes,
     };
@@ -205,7 +214,7 @@ export class Connection {
 
   /** Waits for running call handlers, for a graceful shutdown. */
   whenCallsSettled(): Promise<void> {
-    return this.dispatcher.whenIdle();
+    return this.ownDispatcher?.whenIdle() ?? Promise.resolve();
   }
 
   start(): void {
@@ -258,13 +267,13 @@ export class Connection {
     }
     if (net.kind === 'connect') return this.handleConnect(net);
     if (net.kind === 'result' || net.kind === 'error') {
-      if (!this.dispatcher.settle(net.kind, net.transactionId, net.args)) this.logger.warn(`${this.label} answer to unknown transaction ${net.transactionId}`);
+      if (!(this.ownDispatcher?.settle(net.kind, net.transactionId, net.args) ?? false)) this.logger.warn(`${this.label} answer to unknown transaction ${net.transactionId}`);
       return;
     }
     if (!(await this.connectDecision)) return;
     switch (net.kind) {
       case 'call':
-        if (this.dispatcher.inFlight >= this.options.maxPendingCalls) {
+        if ((this.ownDispatcher?.inFlight ?? 0) >= this.options.maxPendingCalls) {
           return this.reply(net.transactionId, 'error', null, `more than ${this.options.maxPendingCalls} calls in flight`);
         }
         return this.dispatcher.dispatch(net.procedure, net.transactionId, net.commandObject, net.args);
@@ -374,8 +383,8 @@ export class Connection {
     this.settleConnect(false);
     this.upkeep.stop();
     this.subscription.unsubscribe();
-    this.streamController.deleteAll();
-    this.dispatcher.close(reason);
+    this.ownStreamController?.deleteAll();
+    this.ownDispatcher?.close(reason);
     // TRANSPORT_CLOSED ends the machine in its final state, which stops a child actor; only a root may be stopped by hand.
     if (this.actor.getSnapshot().status === 'active' && this.ownsSystem) this.actor.stop();
     try {
