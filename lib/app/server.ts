@@ -7,6 +7,9 @@ import { sessionsMachine } from '../session/sessions';
 import type { CallHandler, ConnectHandler, HandlerRegistry, StreamHandler } from '../session/handlers';
 import { consoleLogger, defaultSessionOptions, Logger, SessionOptions } from '../session/options';
 
+/** Readable and writable high-water mark of accepted sockets (bytes); the writer keeps its own. */
+const SOCKET_HIGH_WATER = 1024;
+
 export interface ServerOptions extends Partial<SessionOptions> {
   /** Connections open at once; more are refused at accept. */
   maxConnections?: number;
@@ -115,7 +118,10 @@ export class RtmpServer {
   }
 
   listen(options: ListenOptions = {}): Promise<AddressInfo> {
-    const tcp = createTcpServer((socket: Socket) => {
+    // A small high-water mark makes a paused socket stop reading at once: a publisher held
+    // until the media tick then leaves its bytes in the kernel instead of being read, a
+    // few kilobytes at a time, into a buffer. Flowing sockets pass every read on as it comes.
+    const tcp = createTcpServer({ highWaterMark: SOCKET_HIGH_WATER }, (socket: Socket) => {
       socket.setNoDelay(true);
       this.handle(socket, `${socket.remoteAddress}:${socket.remotePort}`);
     });

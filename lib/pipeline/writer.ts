@@ -4,6 +4,7 @@ import { TLSSocket } from 'node:tls';
 import { ChunkEncoder, encodeChunkBody, MAX_FIRST_HEADER } from '../protocol/chunk/encoder';
 import { encodeControl } from '../protocol/control';
 import { RtmpMessage } from '../protocol/message';
+import { countMedia, Flushable, MediaTick, mediaPerSecond, mediaTick, TurnFlush } from './media-tick';
 
 /** Payloads up to this size are copied next to their header rather than written separately. */
 const SMALL_MESSAGE = 1024;
@@ -40,71 +41,13 @@ const CHUNK_STREAM_IDS = 65_600;
 /** Chunk bodies shared between the players of one message, by chunk size and chunk stream. */
 export type SharedBodies = Map<number, Buffer>;
 
+/** Queued bytes (ours and the transport's) from which `send` answers false: Node's default high-water mark. */
+const HIGH_WATER = 16 * 1024;
+
 /** Pending bytes after which a writer flushes at once rather than waiting. */
 const FLUSH_BYTES = 64 * 1024;
 
-/**
- * Writers that must flush at one moment: the end of this event-loop turn (delay 0) or
- * the next media tick. One callback flushes them all, rather than a timer per peer.
- */
-class FlushGroup {
-  private writers = new Set<MessageWriter>();
-  private scheduled = false;
-
-  constructor(private readonly delayMs: number) {}
-
-  add(writer: MessageWriter): void {
-    this.writers.add(writer);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    if (this.delayMs === 0) setImmediate(this.flushAll);
-    else setTimeout(this.flushAll, this.delayMs);
-  }
-
-  private readonly flushAll = (): void => {
-    this.scheduled = false;
-    // A flush may queue more (a write callback that writes): that lands in the next batch.
-    const writers = this.writers;
-    this.writers = new Set();
-    for (const writer of writers) {
-      try {
-        writer.flush();
-      } catch (error) {
-        // One broken transport must not keep the others' bytes back, nor throw out of a timer.
-        writer.abort(error);
-      }
-    }
-  };
-}
-
-const flushGroups = new Map<number, FlushGroup>();
-
-/**
- * Media messages this process sends per second, over the last second or so. Batching
- * pays only when there are many (a fan-out); a handful of players keep per-turn
- * writes and their latency. Counting messages, not writes, keeps batching from
- * switching itself off.
- */
-const mediaRate = { count: 0, since: 0, perSecond: 0 };
-
-function mediaPerSecond(now: number): number {
-  const elapsed = now - mediaRate.since;
-  if (elapsed >= 1_000) {
-    mediaRate.perSecond = elapsed < 2_000 ? (mediaRate.count * 1_000) / elapsed : 0;
-    mediaRate.count = 0;
-    mediaRate.since = now;
-  }
-  return mediaRate.perSecond;
-}
-
-function flushGroup(delayMs: number): FlushGroup {
-  let group = flushGroups.get(delayMs);
-  if (group === undefined) {
-    group = new FlushGroup(delayMs);
-    flushGroups.set(delayMs, group);
-  }
-  return group;
-}
+const turnFlush = new TurnFlush();
 
 export interface MessageWriterOptions {
   /**
@@ -127,7 +70,7 @@ export interface MessageWriterOptions {
  * tick. Fan-out cost is dominated by system calls, so fewer and larger writes are
  * what keeps a busy server cheap (see the README's figures).
  */
-export class MessageWriter {
+export class MessageWriter implements Flushable {
   bytesSent = 0;
   messagesSent = 0;
   private readonly encoder = new ChunkEncoder();
@@ -144,8 +87,8 @@ export class MessageWriter {
   private scheduled = Scheduled.None;
   private readonly mediaFlushMs: number;
   private readonly mediaBatchFrom: number;
-  private readonly turn = flushGroup(0);
-  private readonly tick: FlushGroup;
+  private readonly turn = turnFlush;
+  private readonly tick: MediaTick;
 
   constructor(
     private readonly transport: Duplex,
@@ -153,7 +96,7 @@ export class MessageWriter {
   ) {
     this.mediaFlushMs = Math.max(0, options.mediaFlushMs ?? 0);
     this.mediaBatchFrom = options.mediaBatchFrom ?? 0;
-    this.tick = flushGroup(this.mediaFlushMs);
+    this.tick = mediaTick(this.mediaFlushMs);
     this.reusesScratch = transport instanceof Socket && !(transport instanceof TLSSocket);
   }
 
@@ -333,7 +276,7 @@ export class MessageWriter {
   /** Counts media just queued and decides when it leaves. */
   private mediaQueued(messages: number): boolean {
     this.messagesSent += messages;
-    mediaRate.count += messages;
+    countMedia(messages);
     if (this.pendingBytes >= FLUSH_BYTES) {
       this.flush();
     } else if (this.scheduled === Scheduled.None) {
@@ -356,6 +299,7 @@ export class MessageWriter {
   }
 
   private belowHighWater(): boolean {
-    return this.transport.writableLength + this.pendingBytes < this.transport.writableHighWaterMark;
+    // Not the transport's own mark: the server gives sockets a small one for the sake of reading.
+    return this.transport.writableLength + this.pendingBytes < HIGH_WATER;
   }
 }

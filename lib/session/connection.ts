@@ -12,6 +12,7 @@ import { demuxChunks } from '../pipeline/demux';
 import { dispatchCommands } from '../pipeline/dispatch';
 import { isCommandMessage, isControlMessage, isDataMessage, isMediaMessage } from '../pipeline/kinds';
 import { fromTransport } from '../pipeline/transport';
+import { PacedInput } from '../pipeline/media-tick';
 import { MessageWriter } from '../pipeline/writer';
 import { CallDispatcher } from './calls';
 import { decide } from './decide';
@@ -26,6 +27,8 @@ export interface ConnectionStats {
   state: ConnectionStateName;
   bytesIn: number;
   bytesOut: number;
+  /** Reads from the transport: in a fan-out a publisher is read about once per media tick. */
+  readsIn: number;
   messagesIn: number;
   messagesOut: number;
   /** Milliseconds since the transport was accepted. */
@@ -59,12 +62,15 @@ export class Connection {
   private ownDispatcher: CallDispatcher | undefined;
   private ownStreamController: StreamController | undefined;
   private readonly upkeep: Upkeep;
+  /** Made when the peer first sends media: in a fan-out a publisher is read once per media tick. */
+  private pacedInput: PacedInput | undefined;
   private readonly subscription = new Subscription();
   private ownCalls: Map<string, CallHandler> | undefined;
   private ownDefaultCall: CallHandler | undefined;
   private readonly ownStreamHandlers: StreamHandler[] = [];
   private readonly startedAt = Date.now();
   private bytesIn = 0;
+  private readsIn = 0;
   private messagesIn = 0;
   private acceptedBy: ConnectHandler | undefined;
   private connectStarted = false;
@@ -165,6 +171,7 @@ export class Connection {
     return {
       state: this.state,
       bytesIn: this.bytesIn,
+      readsIn: this.readsIn,
       bytesOut: this.writer.bytesSent,
       messagesIn: this.messagesIn,
       messagesOut: this.writer.messagesSent,
@@ -225,7 +232,9 @@ export class Connection {
     const messages$ = fromTransport(this.transport).pipe(
       tap((bytes) => {
         this.bytesIn += bytes.length;
+        this.readsIn++;
         this.upkeep.received(bytes.length);
+        this.pacedInput?.read(bytes.length);
       }),
       acceptHandshake({
         send: (bytes) => this.writer.writeRaw(bytes),
@@ -246,7 +255,10 @@ export class Connection {
     this.messagesIn++;
     if (isControlMessage(message)) this.upkeep.handle(decodeControl(message.typeId, message.payload));
     else if (isCommandMessage(message)) commands.next({ streamId: message.streamId, command: decodeCommand(message.typeId, message.payload) });
-    else if (isMediaMessage(message) || isDataMessage(message)) this.streamController.receive(message);
+    else if (isMediaMessage(message)) {
+      this.pacedInput ??= new PacedInput(this.transport, { periodMs: this.options.mediaFlushMs, from: this.options.mediaBatchFrom });
+      this.streamController.receive(message);
+    } else if (isDataMessage(message)) this.streamController.receive(message);
   }
 
   private fail(error: unknown): void {

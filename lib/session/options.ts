@@ -29,7 +29,9 @@ export interface SessionOptions {
    * halves the server's CPU per delivered MB for at most this much added latency
    * (SRS's merged writes make the same trade, with 350 ms by default).
    * Commands, control and a player's first frame are never held back. 0 sends media
-   * at the end of each event-loop turn.
+   * at the end of each event-loop turn. In a fan-out a publisher's transport is also
+   * read once per tick rather than per arrival (`PacedInput`), which cuts taking in
+   * a stream to a fraction of its cost; what it reads at a tick leaves at that tick.
    */
   mediaFlushMs: number;
   /**

@@ -129,3 +129,28 @@ test('with media batched, rtmpdump records a stream ffprobe decodes whole, and p
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('in a fan-out ffmpeg’s publishing connection is read about once per media tick, and the stream keeps its frame rate', async (t) => {
+  // Both servers take the same ffmpeg stream; one batches as under a large fan-out (mediaBatchFrom 0), one never does.
+  const paced = await liveServer({}, { mediaBatchFrom: 0, mediaFlushMs: 100 });
+  const unpaced = await liveServer({}, { mediaFlushMs: 0 });
+  const publishers = [ffmpegPublish(`${paced.url}/cam`, 6), ffmpegPublish(`${unpaced.url}/cam`, 6)];
+  const publishing = (server: typeof paced.server) =>
+    [...server.connections].find((c) => [...c.streams.values()].some((s) => s.state === 'publishing'));
+  try {
+    await until(() => publishing(paced.server) !== undefined && publishing(unpaced.server) !== undefined, 15_000);
+    const start = [publishing(paced.server)!.stats(), publishing(unpaced.server)!.stats()];
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const [pacedEnd, unpacedEnd] = [publishing(paced.server)!.stats(), publishing(unpaced.server)!.stats()];
+    const readsPerKB = (end: typeof pacedEnd, from: typeof pacedEnd) => (end.readsIn - from.readsIn) / ((end.bytesIn - from.bytesIn) / 1024);
+    const pacedRate = readsPerKB(pacedEnd, start[0]!);
+    const unpacedRate = readsPerKB(unpacedEnd, start[1]!);
+    t.log(`reads per kB: paced ${pacedRate.toFixed(3)}, unpaced ${unpacedRate.toFixed(3)}`);
+    t.true(pacedEnd.bytesIn - start[0]!.bytesIn > 100_000, 'the paced publisher kept sending');
+    t.true(pacedRate < unpacedRate / 2, `reads per kB: paced ${pacedRate.toFixed(3)}, unpaced ${unpacedRate.toFixed(3)}`);
+    t.true((paced.registry.get('live', 'cam')?.streamInfo.frameRate ?? 0) >= 25, `frame rate ${paced.registry.get('live', 'cam')?.streamInfo.frameRate}`);
+  } finally {
+    for (const child of publishers) child.kill('SIGKILL');
+    await Promise.all([paced.server.close(), unpaced.server.close()]);
+  }
+});

@@ -1,0 +1,98 @@
+import test from 'ava';
+import { Duplex, PassThrough } from 'node:stream';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { PACED_BURST_LIMIT, PacedInput } from '../../lib/pipeline/media-tick';
+import { MessageWriter } from '../../lib/pipeline/writer';
+import { ChunkStreamIds, MessageType } from '../../lib/protocol/message';
+
+/** A publisher's transport as the connection reads it: every read counted and handed to the pacer. */
+function pacedTransport(periodMs: number, from: number): { transport: PassThrough; input: PacedInput; received: Buffer[] } {
+  const transport = new PassThrough();
+  const input = new PacedInput(transport, { periodMs, from });
+  const received: Buffer[] = [];
+  transport.on('data', (bytes: Buffer) => {
+    received.push(bytes);
+    input.read(bytes.length);
+  });
+  return { transport, input, received };
+}
+
+test('below the fan-out threshold a publisher is read as its bytes come', async (t) => {
+  const { transport, received } = pacedTransport(50, 1e12);
+  transport.write(Buffer.alloc(100, 1));
+  await nextTurn();
+  await nextTurn();
+  t.false(transport.isPaused());
+  transport.write(Buffer.alloc(100, 2));
+  await nextTurn();
+  t.is(received.length, 2);
+});
+
+test('in a fan-out, a publisher that was read is held at the end of the turn and read again at the media tick, in order', async (t) => {
+  const { transport, received } = pacedTransport(60, 0);
+  transport.write(Buffer.from([1]));
+  await nextTurn();
+  await nextTurn();
+  t.true(transport.isPaused(), 'held after the turn in which it read');
+  transport.write(Buffer.from([2]));
+  transport.write(Buffer.from([3]));
+  await sleep(20);
+  t.is(received.length, 1, 'what came meanwhile waits for the tick');
+  await sleep(80);
+  t.deepEqual(Buffer.concat(received), Buffer.from([1, 2, 3]));
+  t.true(transport.isPaused(), 'held again after the tick');
+});
+
+test('a publisher whose burst reaches the limit is read freely, not held', async (t) => {
+  const { transport, input } = pacedTransport(60, 0);
+  input.read(PACED_BURST_LIMIT);
+  await nextTurn();
+  await nextTurn();
+  t.false(transport.isPaused());
+  transport.write(Buffer.alloc(10));
+  await nextTurn();
+  await nextTurn();
+  t.false(transport.isPaused(), 'and stays unheld for a while after');
+});
+
+test('with no media tick (mediaFlushMs 0) nothing is held', async (t) => {
+  const { transport } = pacedTransport(0, 0);
+  transport.write(Buffer.alloc(10));
+  await nextTurn();
+  await nextTurn();
+  t.false(transport.isPaused());
+});
+
+test('media read at a tick leaves with that tick’s flush, not the next one', async (t) => {
+  const period = 200;
+  const writes: Buffer[] = [];
+  const player = new Duplex({
+    read() {},
+    write(chunk: Buffer, _encoding, done) {
+      writes.push(chunk);
+      done();
+    },
+  });
+  const writer = new MessageWriter(player, { mediaFlushMs: period, mediaBatchFrom: 0 });
+  const { transport } = pacedTransport(period, 0);
+  const header = { chunkStreamId: ChunkStreamIds.video, timestamp: 0, typeId: MessageType.Video, streamId: 1 };
+  const heldAt = performance.now();
+  transport.write(Buffer.from([0]));
+  await sleep(period * 0.75);
+  // A recent flush: media queued now would wait for the tick.
+  writer.send({ chunkStreamId: ChunkStreamIds.command, timestamp: 0, typeId: MessageType.CommandAmf0, streamId: 0, payload: Buffer.from([9]) });
+  await nextTurn();
+  t.is(writes.length, 1);
+  let relayedAt = 0;
+  transport.on('data', () => {
+    if (relayedAt === 0) relayedAt = performance.now();
+    writer.sendShared(header, Buffer.alloc(2000, 5), new Map());
+  });
+  transport.write(Buffer.from([1]));
+  while (writes.length < 2 && performance.now() - heldAt < period * 4) await sleep(5);
+  t.is(writes.length, 2, 'the relayed frame was written');
+  t.true(relayedAt > 0);
+  // Written in the tick's turn; the tick after is a whole period later.
+  t.true(performance.now() - relayedAt < period * 0.5, `written ${Math.round(performance.now() - relayedAt)} ms after it was read`);
+  writer.end();
+});
