@@ -5,7 +5,7 @@
  *   --players 50,100,200   fan-out player counts          --seconds 15   fan-out window
  *   --repeat 1             fan-out runs per server and count (the table shows the median run)
  *   --connections 2000     idle connections               --plays 10     first-frame plays
- *   --only fanout,idle,latency,encoder,protocol            (default: all)
+ *   --only ingest,fanout,idle,latency,encoder,protocol     (default: all)
  *   --servers rxrtmp,nginx,nms                             (default: all three)
  *   --out scripts/bench/results.json
  *
@@ -18,7 +18,7 @@ import { REPO } from './build';
 import { prepareClip } from './clip';
 import { cleanupBuild, PEER_KINDS, unavailable, versions } from './peers';
 import { machine } from './proc';
-import { fanoutSection, idleSection, latencySection, Missing, NAMES, stopActive } from './sections';
+import { fanoutSection, idleSection, ingestSection, latencySection, Missing, NAMES, stopActive } from './sections';
 import { runSubBench, SubBench } from './subbench';
 
 function option(name: string): string | undefined {
@@ -37,7 +37,7 @@ const seconds = numbers(option('seconds'), [15])[0]!;
 const repeat = numbers(option('repeat'), [1])[0]!;
 const connections = numbers(option('connections'), [2000])[0]!;
 const plays = numbers(option('plays'), [10])[0]!;
-const only = new Set((option('only') ?? 'fanout,idle,latency,encoder,protocol').split(','));
+const only = new Set((option('only') ?? 'ingest,fanout,idle,latency,encoder,protocol').split(','));
 const servers = new Set((option('servers') ?? 'rxrtmp,nginx,nms').split(','));
 const out = option('out') ?? join(__dirname, 'results.json');
 // Bounds: nothing here may run for long or load the machine without end.
@@ -92,7 +92,11 @@ async function main(): Promise<void> {
     writeFileSync(out, `${JSON.stringify(results, (_key, value: unknown) => (typeof value === 'number' && !Number.isInteger(value) ? Number(value.toFixed(3)) : value), 2)}\n`);
   };
 
-  if (only.has('fanout') || only.has('latency')) prepareClip();
+  if (only.has('ingest') || only.has('fanout') || only.has('latency')) prepareClip();
+  if (only.has('ingest')) {
+    results.ingest = await ingestSection(missing, seconds, repeat, print);
+    save();
+  }
   if (only.has('fanout')) {
     results.fanout = await fanoutSection(missing, players, seconds, repeat, print);
     save();

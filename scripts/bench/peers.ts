@@ -31,6 +31,8 @@ export interface Peer {
 export interface PeerOptions {
   /** rxrtmp only: installLive's gopCache (default true). */
   gopCache?: boolean;
+  /** rxrtmp only: SessionOptions.mediaBatchFrom (0: batch and pace from the first message). */
+  mediaBatchFrom?: number;
 }
 
 const NMS_DIR = join(tmpdir(), 'rxrtmp-bench-nms');
@@ -86,7 +88,7 @@ async function startRxrtmp(options: PeerOptions): Promise<Peer> {
   const port = await freePort();
   // RXRTMP_BENCH_NODE_ARGS, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', profiles the server child.
   const nodeArgs = (process.env.RXRTMP_BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-  const args = ['--expose-gc', '-r', MEMORY_PROBE, ...nodeArgs, build.entry, '--port', String(port), ...(options.gopCache === false ? ['--no-gop-cache'] : [])];
+  const args = ['--expose-gc', '-r', MEMORY_PROBE, ...nodeArgs, build.entry, '--port', String(port), ...(options.gopCache === false ? ['--no-gop-cache'] : []), ...(options.mediaBatchFrom !== undefined ? ['--media-batch-from', String(options.mediaBatchFrom)] : [])];
   const child = spawnWithFiles(process.execPath, args, { ...process.env, NODE_PATH: build.nodePath });
   return launch(options.gopCache === false ? 'rxrtmp (no GOP cache)' : 'rxrtmp', child, port, undefined, true);
 }

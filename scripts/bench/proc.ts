@@ -48,6 +48,13 @@ export function writtenBytes(pid: number): number {
   return match ? Number(match[1]) : NaN;
 }
 
+/** Read-type system calls the process has made (/proc/PID/io `syscr`): read, recv and the like. */
+export function readCalls(pid: number): number {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const match = /^syscr:\s+(\d+)/m.exec(io);
+  return match ? Number(match[1]) : NaN;
+}
+
 export interface Sample {
   at: number;
   cpu: number;

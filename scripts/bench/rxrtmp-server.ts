@@ -2,7 +2,7 @@
  * The rxrtmp side of the benchmark, in a process of its own so that its CPU time and
  * memory can be read from /proc: createServer + installLive on 127.0.0.1.
  *
- *   rxrtmp-server.ts --port N [--no-gop-cache]
+ *   rxrtmp-server.ts --port N [--no-gop-cache] [--media-batch-from N]
  *
  * Prints `ready PORT` once listening; exits on SIGTERM/SIGINT or when stdin closes
  * (so it never outlives the benchmark), and after --max-seconds (default 1800) at most.
@@ -19,8 +19,10 @@ async function main(): Promise<void> {
   const port = Number(flag('--port') ?? '0');
   const maxSeconds = Number(flag('--max-seconds') ?? '1800');
   const gopCache = !process.argv.includes('--no-gop-cache');
+  // 0 batches (and paces publishers) from the first message, as under a large fan-out.
+  const batchFrom = flag('--media-batch-from');
   // chunkSize 4096 is the default already; said here because nginx and NMS are configured alike.
-  const server = createServer({ logger: silentLogger, chunkSize: 4096, maxConnections: 20_000 });
+  const server = createServer({ logger: silentLogger, chunkSize: 4096, maxConnections: 20_000, ...(batchFrom !== undefined ? { mediaBatchFrom: Number(batchFrom) } : {}) });
   installLive(server, { gopCache, logger: silentLogger });
   const address = await server.listen({ host: '127.0.0.1', port });
   process.stdout.write(`ready ${address.port}\n`);

@@ -1,6 +1,7 @@
 /** Each benchmark section over the three servers, and its table. */
 import { FanoutResult, runFanout } from './fanout';
 import { IdleResult, runIdle } from './idle';
+import { IngestResult, runIngest } from './ingest';
 import { FirstFrameResult, RelayLatencyResult, runFirstFrame, runRelayLatency } from './latency';
 import { Peer, PeerKind, PeerOptions, startPeer } from './peers';
 import { sleep } from './proc';
@@ -115,6 +116,38 @@ export async function fanoutSection(missing: Missing, players: number[], seconds
     print(errorsOf(results));
   }
   return all;
+}
+
+/** One publisher and no players, rxrtmp as it reads alone and as it reads in a fan-out (paced). */
+export async function ingestSection(missing: Missing, seconds: number, repeat: number, print: (text: string) => void): Promise<(IngestResult | Skipped)[]> {
+  const servers: [PeerKind, PeerOptions, string][] = [
+    ['rxrtmp', {}, 'rxrtmp'],
+    ['rxrtmp', { mediaBatchFrom: 0 }, 'rxrtmp (paced)'],
+    ['nginx', {}, NAMES.nginx],
+    ['nms', {}, NAMES.nms],
+  ];
+  const runs = servers.map((): (IngestResult | Skipped)[] => []);
+  for (let round = 0; round < repeat; round++) {
+    for (const [i, [kind, options, name]] of servers.entries()) runs[i]!.push(await withPeer(kind, missing[kind], options, name, async (peer) => ({ ...(await runIngest(peer, seconds)), server: name })));
+  }
+  const results = runs.map((each) => {
+    const done = each.filter((r): r is IngestResult => !isSkipped(r)).sort((a, b) => a.cpuMsPerSecond - b.cpuMsPerSecond);
+    return done[Math.floor(done.length / 2)] ?? each[0]!;
+  });
+  const columns = results.map((r) => r.server);
+  const which = repeat > 1 ? `; the median of ${repeat} runs` : '';
+  print(
+    table(`0. taking in one stream: ffmpeg publishes the 2.6 Mbit/s clip, no players, ${seconds} s${which}`, columns, [
+      ...(repeat > 1 ? [{ label: `CPU ms/s, each of ${repeat} runs`, cells: runs.map((each) => each.map((r) => (isSkipped(r) ? '-' : r.cpuMsPerSecond.toFixed(1))).join(' / ')) }] : []),
+      { label: 'server CPU ms per second', cells: pick(results, (r: IngestResult) => r.cpuMsPerSecond) },
+      // nginx reads with recv(2), which syscr does not count.
+      { label: 'read(2) calls per second', cells: pick(results, (r: IngestResult) => (r.server === NAMES.nginx ? 'recv' : r.readsPerSecond)), digits: 0 },
+      { label: 'RSS MB', cells: pick(results, (r: IngestResult) => r.rssMB) },
+    ]),
+  );
+  print(ratios(columns, [{ label: 'CPU per second', values: pick(results, (r: IngestResult) => r.cpuMsPerSecond) }]));
+  print(errorsOf(results));
+  return runs.flat();
 }
 
 export async function idleSection(missing: Missing, count: number, print: (text: string) => void): Promise<(IdleResult | Skipped)[]> {
