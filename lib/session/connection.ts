@@ -1,17 +1,15 @@
 import type { Duplex } from 'node:stream';
 import { Actor, AnyActorRef, createActor } from 'xstate';
-import { defer, distinctUntilChanged, finalize, from, map, Observable, startWith, Subject, Subscription, tap } from 'rxjs';
+import { defer, distinctUntilChanged, from, map, Observable, startWith, Subscription } from 'rxjs';
 import { AmfValue } from '../protocol/amf/values';
 import { decodeCommand, encodeCommand, Command, ObjectEncoding } from '../protocol/commands';
 import { ControlMessage, decodeControl, encodeControl, PeerBandwidthLimit } from '../protocol/control';
 import { ProtocolError } from '../protocol/errors';
 import { ChunkStreamIds, RtmpMessage } from '../protocol/message';
 import { ConnectProperties, NetCommand, parseNetCommand, status } from '../protocol/net-commands';
-import { acceptHandshake } from '../pipeline/handshake';
-import { demuxChunks } from '../pipeline/demux';
-import { dispatchCommands } from '../pipeline/dispatch';
+import { CommandQueue } from '../pipeline/dispatch';
+import { receiveMessages } from '../pipeline/inbound';
 import { isCommandMessage, isControlMessage, isDataMessage, isMediaMessage } from '../pipeline/kinds';
-import { fromTransport } from '../pipeline/transport';
 import { PacedInput } from '../pipeline/media-tick';
 import { MessageWriter } from '../pipeline/writer';
 import { CallDispatcher } from './calls';
@@ -64,7 +62,8 @@ export class Connection {
   private readonly upkeep: Upkeep;
   /** Made when the peer first sends media: in a fan-out a publisher is read once per media tick. */
   private pacedInput: PacedInput | undefined;
-  private readonly subscription = new Subscription();
+  private inbound: Subscription | undefined;
+  private commands: CommandQueue<{ streamId: number; command: Command }> | undefined;
   private ownCalls: Map<string, CallHandler> | undefined;
   private ownDefaultCall: CallHandler | undefined;
   private readonly ownStreamHandlers: StreamHandler[] = [];
@@ -228,33 +227,39 @@ export class Connection {
     this.transport.once('close', () => this.teardown());
     this.actor.on('closeTransport', () => this.endTransport());
     this.actor.start();
-    const commands = new Subject<{ streamId: number; command: Command }>();
-    const messages$ = fromTransport(this.transport).pipe(
-      tap((bytes) => {
-        this.bytesIn += bytes.length;
-        this.readsIn++;
-        this.upkeep.received(bytes.length);
-        this.pacedInput?.read(bytes.length);
-      }),
-      acceptHandshake({
-        send: (bytes) => this.writer.writeRaw(bytes),
-        done: () => this.actor.send({ type: 'HANDSHAKE_DONE' }),
-      }),
-      demuxChunks({ maxMessageSize: this.options.maxMessageSize, maxPendingBytes: this.options.maxPendingBytes }),
-      tap((message) => this.route(message, commands)),
-    );
-    const fail = (error: unknown): void => this.fail(error);
-    // One subscription routes every message by kind: a filtered branch per kind would
-    // cost each idle connection its own subscribers for nothing.
-    this.subscription.add(commands.pipe(dispatchCommands((c) => this.handleCommand(c.streamId, c.command), fail)).subscribe({ error: fail }));
-    this.subscription.add(messages$.pipe(finalize(() => commands.complete())).subscribe({ error: fail }));
+    this.commands = new CommandQueue((c) => this.handleCommand(c.streamId, c.command), (error) => this.fail(error));
+    // One Observable from bytes to messages and one plain observer: every link of a
+    // chain would cost each connection, idle ones included, a subscriber of its own.
+    this.inbound = receiveMessages(this.transport, {
+      handshake: { send: (bytes) => this.writer.writeRaw(bytes), done: () => this.actor.send({ type: 'HANDSHAKE_DONE' }) },
+      limits: { maxMessageSize: this.options.maxMessageSize, maxPendingBytes: this.options.maxPendingBytes },
+      onRead: (bytes) => this.received(bytes),
+    }).subscribe({ next: (message) => this.receive(message), error: (error: unknown) => this.fail(error) });
   }
 
-  /** Control goes to upkeep, commands to the dispatcher, media and data to their stream; a decoding error fails the pipeline. */
-  private route(message: RtmpMessage, commands: Subject<{ streamId: number; command: Command }>): void {
+  private received(bytes: number): void {
+    this.bytesIn += bytes;
+    this.readsIn++;
+    this.upkeep.received(bytes);
+    this.pacedInput?.read(bytes);
+  }
+
+  /** Routes one message; one that cannot be decoded stops the inbound side and closes the connection. */
+  private receive(message: RtmpMessage): void {
+    try {
+      this.route(message);
+    } catch (error) {
+      // Thrown out of an observer, an error would escape RxJS: it is handled here, and the rest of the read is dropped.
+      this.inbound?.unsubscribe();
+      this.fail(error);
+    }
+  }
+
+  /** Control goes to upkeep, commands to the dispatcher, media and data to their stream. */
+  private route(message: RtmpMessage): void {
     this.messagesIn++;
     if (isControlMessage(message)) this.upkeep.handle(decodeControl(message.typeId, message.payload));
-    else if (isCommandMessage(message)) commands.next({ streamId: message.streamId, command: decodeCommand(message.typeId, message.payload) });
+    else if (isCommandMessage(message)) this.commands?.push({ streamId: message.streamId, command: decodeCommand(message.typeId, message.payload) });
     else if (isMediaMessage(message)) {
       this.pacedInput ??= new PacedInput(this.transport, { periodMs: this.options.mediaFlushMs, from: this.options.mediaBatchFrom });
       this.streamController.receive(message);
@@ -394,7 +399,8 @@ export class Connection {
     const reason = this.actor.getSnapshot().context.closeReason ?? 'peer closed the connection';
     this.settleConnect(false);
     this.upkeep.stop();
-    this.subscription.unsubscribe();
+    this.inbound?.unsubscribe();
+    this.commands?.close();
     this.ownStreamController?.deleteAll();
     this.ownDispatcher?.close(reason);
     // TRANSPORT_CLOSED ends the machine in its final state, which stops a child actor; only a root may be stopped by hand.
