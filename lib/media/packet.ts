@@ -1,6 +1,6 @@
 import { MessageType } from '../protocol/message';
 import { parseAudioTag, parseVideoTag } from '../protocol/media-tags';
-import type { SharedBodies } from '../pipeline/writer';
+import { BodyCache } from '../pipeline/writer';
 
 export type MediaTypeId = MessageType.Audio | MessageType.Video | MessageType.DataAmf0;
 
@@ -20,7 +20,7 @@ export interface MediaPacket {
   readonly track: string;
   readonly codec: string;
   /** Shared chunk bodies by chunk size and chunk stream (see the writer). */
-  readonly bodies: SharedBodies;
+  readonly bodies: BodyCache;
 }
 
 /** Classifies a message's payload; media that cannot be parsed is still relayed, as inter data. */
@@ -45,5 +45,5 @@ export function makePacket(typeId: MediaTypeId, time: number, payload: Buffer): 
   } catch {
     // An empty or odd tag is passed through unchanged; a relay does not judge codec data.
   }
-  return { typeId, time, payload, keyFrame, sequenceHeader, track, codec, bodies: new Map() };
+  return { typeId, time, payload, keyFrame, sequenceHeader, track, codec, bodies: new BodyCache() };
 }

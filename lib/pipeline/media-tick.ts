@@ -43,6 +43,8 @@ export function mediaPerSecond(now: number = performance.now()): number {
 /** Writers that flush at the end of this event-loop turn: one callback for them all, not one per peer. */
 export class TurnFlush {
   private writers = new Set<Flushable>();
+  /** The set of the last flush, cleared and kept: a fan-out flushes every player each turn. */
+  private spare = new Set<Flushable>();
   private scheduled = false;
 
   add(writer: Flushable): void {
@@ -56,8 +58,10 @@ export class TurnFlush {
     this.scheduled = false;
     // A flush may queue more (a write callback that writes): that lands in the next batch.
     const writers = this.writers;
-    this.writers = new Set();
+    this.writers = this.spare;
     flushEach(writers);
+    writers.clear();
+    this.spare = writers;
   };
 }
 
@@ -75,6 +79,7 @@ export interface HeldInput {
  */
 export class MediaTick {
   private writers = new Set<Flushable>();
+  private spare = new Set<Flushable>();
   private held = new Set<HeldInput>();
   private armed = false;
   /** Between a tick that resumed reading and the flush at the end of its turn. */
@@ -113,8 +118,10 @@ export class MediaTick {
   private readonly flushAll = (): void => {
     this.bursting = false;
     const writers = this.writers;
-    this.writers = new Set();
+    this.writers = this.spare;
     flushEach(writers);
+    writers.clear();
+    this.spare = writers;
   };
 }
 

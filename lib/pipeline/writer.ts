@@ -6,16 +6,22 @@ import { encodeControl } from '../protocol/control';
 import { RtmpMessage } from '../protocol/message';
 import { countMedia, Flushable, MediaTick, mediaPerSecond, mediaTick, TurnFlush } from './media-tick';
 
-/** Payloads up to this size are copied next to their header rather than written separately. */
-const SMALL_MESSAGE = 1024;
+/** Arena ranges up to this size (chunk headers) are copied byte by byte. */
+const SMALL_RANGE = 64;
 
 /** A writer's first room for headers and small payloads; it doubles when a batch needs more. */
 const FIRST_ARENA = 1024;
+
+/** An arena larger than this is given up after a batch that used less than an eighth of it. */
+const ARENA_KEPT = 4 * 1024;
 
 const FIRST_SCRATCH = 64 * 1024;
 
 /** Pieces of a batch up to this size are copied together; larger ones are written as they are. */
 const GATHER_UP_TO = 8 * 1024;
+
+/** A batch up to this size is copied whole into the scratch when the socket has no backlog. */
+const COPY_ALL_UP_TO = 256 * 1024;
 
 /** The batch buffer shared by every writer is kept up to this size; a larger batch gets a buffer of its own. */
 const SCRATCH_MAX = 1024 * 1024;
@@ -38,8 +44,40 @@ const enum Scheduled {
 /** Chunk stream ids run from 2 to 65599: a body's key is chunkSize × this + chunk stream id. */
 const CHUNK_STREAM_IDS = 65_600;
 
-/** Chunk bodies shared between the players of one message, by chunk size and chunk stream. */
-export type SharedBodies = Map<number, Buffer>;
+/** Chunk bodies shared between the players of one message, by chunk size and chunk stream (a `Map` will do). */
+export interface SharedBodies {
+  get(key: number): Buffer | undefined;
+  set(key: number, body: Buffer): unknown;
+}
+
+/**
+ * A message's shared bodies: nearly always one layout (every player on the same chunk
+ * size), held without a Map, which costs a message half a kilobyte of heap.
+ */
+export class BodyCache implements SharedBodies {
+  private key = -1;
+  private body: Buffer | undefined;
+  private others: Map<number, Buffer> | undefined;
+
+  get(key: number): Buffer | undefined {
+    return key === this.key ? this.body : this.others?.get(key);
+  }
+
+  /** The layouts built so far, by key. */
+  keys(): number[] {
+    return this.body === undefined ? [] : [this.key, ...(this.others?.keys() ?? [])];
+  }
+
+  set(key: number, body: Buffer): this {
+    if (this.body === undefined || key === this.key) {
+      this.key = key;
+      this.body = body;
+    } else {
+      (this.others ??= new Map()).set(key, body);
+    }
+    return this;
+  }
+}
 
 /** Queued bytes (ours and the transport's) from which `send` answers false: Node's default high-water mark. */
 const HIGH_WATER = 16 * 1024;
@@ -112,6 +150,11 @@ export class MessageWriter implements Flushable {
     return this.transport.writableLength;
   }
 
+  /** @internal bytes of the writer's own arena for headers and small payloads (what it holds between batches). */
+  get arenaBytes(): number {
+    return this.arena?.length ?? 0;
+  }
+
   get writable(): boolean {
     return this.transport.writable && !this.transport.destroyed;
   }
@@ -134,15 +177,13 @@ export class MessageWriter implements Flushable {
   sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, bodies: SharedBodies): boolean {
     if (!this.writable) return false;
     const chunkSize = this.encoder.chunkSize;
-    // Copying a small payload in beside its header costs less than one more piece to write.
-    const inline = payload.length <= SMALL_MESSAGE && payload.length <= chunkSize;
-    const arena = this.arenaWithRoom(MAX_FIRST_HEADER + (inline ? payload.length : 0));
+    const arena = this.arenaWithRoom(MAX_FIRST_HEADER);
     const start = this.arenaUsed;
-    let end = this.encoder.writeHeader(header, payload.length, arena, start);
+    const end = this.encoder.writeHeader(header, payload.length, arena, start);
     if (end < 0) return this.writeMedia(this.encoder.encode({ ...header, payload }), 1);
-    if (inline) end += payload.copy(arena, end);
     this.enqueueArena(end - start);
-    if (inline) return this.mediaQueued(1);
+    // A payload that fits one chunk is its own body; the flush copies it in beside its header.
+    if (payload.length <= chunkSize) return this.writeMedia(payload, 1);
     const key = chunkSize * CHUNK_STREAM_IDS + header.chunkStreamId;
     let body = bodies.get(key);
     if (body === undefined) {
@@ -200,33 +241,47 @@ export class MessageWriter implements Flushable {
 
   /**
    * Gathers the batch into as few buffers as it can and writes those: a write call
-   * per piece was where a fan-out's time went (Node's per-write bookkeeping). Pieces
-   * up to `GATHER_UP_TO` are copied together, for a copy of bytes the kernel copies
-   * anyway; larger ones (keyframes) cost less written as they are.
+   * per piece was where a fan-out's time went (Node's per-write bookkeeping). While
+   * the socket takes each write whole, a batch of up to `COPY_ALL_UP_TO` is copied
+   * whole into the shared scratch and written in one call, with no cork, no writev
+   * and none of the objects Node makes for them: a copy of bytes the kernel copies
+   * anyway. Otherwise pieces up to `GATHER_UP_TO` are copied together and larger ones
+   * (key frames, bodies shared with other players) are written as they are.
    */
   private writeGathered(count: number, total: number): void {
     const transport = this.transport;
     const pending = this.pending;
-    let gathered = total;
-    for (let i = 0; i < count; i++) {
-      const piece = pending[i]!;
-      if (typeof piece !== 'number' && piece.length > GATHER_UP_TO) gathered -= piece.length;
-    }
     // A peer with a backlog keeps what it is given for a while: that gets a buffer of its own, of the right size.
-    const shared = this.reusesScratch && gathered <= SCRATCH_MAX && transport.writableLength === 0;
+    const reusable = this.reusesScratch && transport.writableLength === 0;
+    const copyUpTo = reusable && total <= COPY_ALL_UP_TO ? total : GATHER_UP_TO;
+    let gathered = total;
+    if (copyUpTo < total) {
+      for (let i = 0; i < count; i++) {
+        const piece = pending[i]!;
+        if (typeof piece !== 'number' && piece.length > copyUpTo) gathered -= piece.length;
+      }
+    }
+    const shared = reusable && gathered <= SCRATCH_MAX;
     if (shared && scratch.length < gathered) scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(gathered, scratch.length * 2)));
     const out = shared ? scratch : Buffer.allocUnsafe(gathered);
     const arena = this.arena;
+    const whole = gathered === total;
     let at = 0;
     let runStart = 0;
     let from = 0;
-    transport.cork();
+    if (!whole) transport.cork();
     for (let i = 0; i < count; i++) {
       const piece = pending[i]!;
       if (typeof piece === 'number') {
-        at += arena!.copy(out, at, from, from + piece);
+        if (piece <= SMALL_RANGE) {
+          // A lone header: Buffer#copy of a range makes a view object per call, a loop makes none.
+          for (let k = 0; k < piece; k++) out[at + k] = arena![from + k]!;
+          at += piece;
+        } else {
+          at += arena!.copy(out, at, from, from + piece);
+        }
         from += piece;
-      } else if (piece.length <= GATHER_UP_TO) {
+      } else if (piece.length <= copyUpTo) {
         at += piece.copy(out, at);
       } else {
         if (at > runStart) transport.write(out.subarray(runStart, at));
@@ -235,7 +290,7 @@ export class MessageWriter implements Flushable {
       }
     }
     if (at > runStart) transport.write(runStart === 0 && at === out.length ? out : out.subarray(runStart, at));
-    transport.uncork();
+    if (!whole) transport.uncork();
     // Still queued means the socket holds on to the bytes: the next flush needs another buffer.
     if (shared && transport.writableLength > 0) scratch = Buffer.allocUnsafeSlow(FIRST_SCRATCH);
   }
@@ -245,6 +300,8 @@ export class MessageWriter implements Flushable {
     for (let i = 0; i < count; i++) this.pending[i] = 0;
     this.pendingCount = 0;
     this.pendingBytes = 0;
+    // A burst (a new player's GOP) grows the arena; a steady batch a small part of it lets it go again.
+    if (this.arena !== undefined && this.arena.length > ARENA_KEPT && this.arenaUsed * 8 < this.arena.length) this.arena = undefined;
     this.arenaUsed = 0;
   }
 

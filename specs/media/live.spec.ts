@@ -1,4 +1,5 @@
 import test from 'ava';
+import { BodyCache } from '../../lib/pipeline/writer';
 import { MessageType } from '../../lib/protocol/message';
 import { decodeData } from '../../lib/protocol/commands';
 import { delay, isFrame, isKeyFrame, isVideoHeader, liveServer, player, publisher, recordedMedia, sendRecorded, until } from '../helpers/live';
@@ -220,7 +221,7 @@ test('each packet is chunk-encoded once for all players with the same chunk size
   try {
     const source = await publisher(url, 'cam');
     const players = await Promise.all([player(url, 'cam'), player(url, 'cam'), player(url, 'cam')]);
-    const packets: Array<{ bodies: Map<number, Buffer>; size: number }> = [];
+    const packets: Array<{ bodies: BodyCache; size: number }> = [];
     registry.get('live', 'cam')!.media$.subscribe((p) => packets.push({ bodies: p.bodies, size: p.payload.length }));
     sendRecorded(source.stream, 0, indexOfFrame(20));
     await until(() => players.every((p) => p.received.filter(isFrame).length >= 20));

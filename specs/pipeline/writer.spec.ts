@@ -1,7 +1,7 @@
 import test from 'ava';
 import { Duplex } from 'node:stream';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { MessageWriter, MessageWriterOptions } from '../../lib/pipeline/writer';
+import { BodyCache, MessageWriter, MessageWriterOptions } from '../../lib/pipeline/writer';
 import { ChunkDecoder } from '../../lib/protocol/chunk/decoder';
 import { ChunkStreamIds, MessageType, RtmpMessage } from '../../lib/protocol/message';
 
@@ -172,4 +172,37 @@ test('a transport that throws while a batch is written is destroyed, and the oth
   t.true(broken.destroyed);
   t.regex(failures[0]?.message ?? '', /socket went away/);
   t.deepEqual(decodeAll(healthy.writes).map((m) => m.payload[0]), [2]);
+});
+
+test('an arena a burst grew is let go after a batch that needs little of it', async (t) => {
+  const { writes, writer } = await justFlushed({ mediaFlushMs: 0 });
+  // The arena holds chunk headers: a burst of many small messages (a new player's GOP) grows it.
+  const audio = (i: number) => writer.sendShared(header(i * 23, MessageType.Audio), Buffer.alloc(10 + (i % 2), i % 256), new Map());
+  for (let i = 0; i < 2000; i++) audio(i);
+  t.true(writer.arenaBytes >= 8 * 1024, `a burst of 2000 audio frames grew the arena to ${writer.arenaBytes} bytes`);
+  await nextTurn();
+  audio(2000);
+  t.true(writer.arenaBytes >= 8 * 1024, 'kept until a batch has used it');
+  await nextTurn();
+  t.is(writer.arenaBytes, 0, 'a batch of one frame lets it go');
+  audio(2001);
+  t.is(writer.arenaBytes, 1024, 'the next batch starts small');
+  await nextTurn();
+  const received = decodeAll(writes).filter((m) => m.typeId === MessageType.Audio);
+  t.is(received.length, 2002);
+  t.true(received.every((m, i) => m.payload[0] === i % 256 && m.timestamp === i * 23));
+});
+
+test('a body cache holds one layout without a map and more beside it', (t) => {
+  const cache = new BodyCache();
+  t.is(cache.get(1), undefined);
+  const [a, b, c] = [Buffer.from('a'), Buffer.from('b'), Buffer.from('c')];
+  cache.set(4096 * 65_600 + 6, a);
+  t.is(cache.get(4096 * 65_600 + 6), a);
+  cache.set(128 * 65_600 + 6, b);
+  cache.set(4096 * 65_600 + 4, c);
+  t.is(cache.get(128 * 65_600 + 6), b);
+  t.is(cache.get(4096 * 65_600 + 4), c);
+  t.is(cache.get(4096 * 65_600 + 6), a, 'the first layout is kept');
+  t.deepEqual(cache.keys(), [4096 * 65_600 + 6, 128 * 65_600 + 6, 4096 * 65_600 + 4]);
 });
