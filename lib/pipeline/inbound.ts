@@ -4,6 +4,7 @@ import { ChunkDecoder, ChunkDecoderLimits } from '../protocol/chunk/decoder';
 import { ServerHandshake } from '../protocol/handshake';
 import { RtmpMessage } from '../protocol/message';
 import type { HandshakeHooks } from './handshake';
+import { listenTo } from './transport';
 
 export interface InboundOptions {
   /** The server side of the handshake: its answers, and the moment it is done. */
@@ -44,17 +45,6 @@ export function receiveMessages(transport: Duplex, options: InboundOptions): Obs
         subscriber.error(error);
       }
     };
-    const onEnd = (): void => subscriber.complete();
-    const onError = (error: Error): void => subscriber.error(error);
-    transport.on('data', onData);
-    transport.on('end', onEnd);
-    transport.on('close', onEnd);
-    transport.on('error', onError);
-    return () => {
-      transport.off('data', onData);
-      transport.off('end', onEnd);
-      transport.off('close', onEnd);
-      transport.off('error', onError);
-    };
+    return listenTo(transport, { data: onData, end: () => subscriber.complete(), error: (error) => subscriber.error(error) });
   });
 }
