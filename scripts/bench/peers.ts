@@ -33,6 +33,8 @@ export interface PeerOptions {
   gopCache?: boolean;
   /** rxrtmp only: SessionOptions.mediaBatchFrom (0: batch and pace from the first message). */
   mediaBatchFrom?: number;
+  /** rxrtmp only: run on Node's default flags instead of those `npm start` gives it. */
+  nodeDefaults?: boolean;
 }
 
 const NMS_DIR = join(tmpdir(), 'rxrtmp-bench-nms');
@@ -83,14 +85,28 @@ async function launch(name: string, child: ChildProcess, port: number, dir: stri
 
 let build: ChildBuild | undefined;
 
+/** The V8 flags of `npm start` (package.json's start script), so that the bench measures the server as it is run. */
+export function npmStartNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  const flags: string[] = [];
+  for (const word of words.slice(words[0] === 'node' ? 1 : words.length)) {
+    if (!word.startsWith('--')) break;
+    flags.push(word);
+  }
+  return flags;
+}
+
 async function startRxrtmp(options: PeerOptions): Promise<Peer> {
   build ??= buildChild();
   const port = await freePort();
   // RXRTMP_BENCH_NODE_ARGS, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', profiles the server child.
   const nodeArgs = (process.env.RXRTMP_BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-  const args = ['--expose-gc', '-r', MEMORY_PROBE, ...nodeArgs, build.entry, '--port', String(port), ...(options.gopCache === false ? ['--no-gop-cache'] : []), ...(options.mediaBatchFrom !== undefined ? ['--media-batch-from', String(options.mediaBatchFrom)] : [])];
+  const flags = options.nodeDefaults ? [] : npmStartNodeFlags();
+  const args = ['--expose-gc', ...flags, '-r', MEMORY_PROBE, ...nodeArgs, build.entry, '--port', String(port), ...(options.gopCache === false ? ['--no-gop-cache'] : []), ...(options.mediaBatchFrom !== undefined ? ['--media-batch-from', String(options.mediaBatchFrom)] : [])];
   const child = spawnWithFiles(process.execPath, args, { ...process.env, NODE_PATH: build.nodePath });
-  return launch(options.gopCache === false ? 'rxrtmp (no GOP cache)' : 'rxrtmp', child, port, undefined, true);
+  const name = options.nodeDefaults ? 'rxrtmp (Node defaults)' : options.gopCache === false ? 'rxrtmp (no GOP cache)' : 'rxrtmp';
+  return launch(name, child, port, undefined, true);
 }
 
 

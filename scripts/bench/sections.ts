@@ -59,7 +59,6 @@ function errorsOf(results: (object & { server: string })[]): string {
 }
 
 export type Missing = Record<PeerKind, string | undefined>;
-const KINDS: PeerKind[] = ['rxrtmp', 'nginx', 'nms'];
 
 /** Of one server's repeated runs, the one with the median CPU per MB (the upper one of an even count). */
 function medianRun(runs: (FanoutResult | Skipped)[]): FanoutResult | Skipped {
@@ -67,18 +66,28 @@ function medianRun(runs: (FanoutResult | Skipped)[]): FanoutResult | Skipped {
   return done[Math.floor(done.length / 2)] ?? runs[0]!;
 }
 
+/** The servers of the fan-out and idle sections: rxrtmp as `npm start` runs it, and on Node's defaults. */
+const MAIN_SERVERS: [PeerKind, PeerOptions, string][] = [
+  ['rxrtmp', {}, NAMES.rxrtmp],
+  ['rxrtmp', { nodeDefaults: true }, 'rxrtmp (Node defaults)'],
+  ['nginx', {}, NAMES.nginx],
+  ['nms', {}, NAMES.nms],
+];
+
 export async function fanoutSection(missing: Missing, players: number[], seconds: number, repeat: number, print: (text: string) => void): Promise<(FanoutResult | Skipped)[]> {
   const all: (FanoutResult | Skipped)[] = [];
   for (const n of players) {
-    const runs = new Map<PeerKind, (FanoutResult | Skipped)[]>(KINDS.map((kind) => [kind, []]));
+    const runs = MAIN_SERVERS.map((): (FanoutResult | Skipped)[] => []);
     // Rounds alternate the servers, so that a noisy minute on a shared machine hits all of them alike.
     for (let round = 0; round < repeat; round++) {
-      for (const kind of KINDS) runs.get(kind)!.push(await withPeer(kind, missing[kind], {}, NAMES[kind], (peer) => runFanout(peer, { players: n, seconds })));
+      for (const [i, [kind, options, name]] of MAIN_SERVERS.entries()) {
+        runs[i]!.push(await withPeer(kind, missing[kind], options, name, async (peer) => ({ ...(await runFanout(peer, { players: n, seconds })), server: name })));
+      }
     }
-    for (const kind of KINDS) all.push(...runs.get(kind)!);
-    const results = KINDS.map((kind) => medianRun(runs.get(kind)!));
+    for (const each of runs) all.push(...each);
+    const results = runs.map((each) => medianRun(each));
     const columns = results.map((r) => r.server);
-    const eachRun = KINDS.map((kind) => runs.get(kind)!.map((r) => (isSkipped(r) ? '-' : r.cpuMsPerMB.toFixed(1))).join(' / '));
+    const eachRun = runs.map((each) => each.map((r) => (isSkipped(r) ? '-' : r.cpuMsPerMB.toFixed(1))).join(' / '));
     const rows: Row[] = [
       ...(repeat > 1 ? [{ label: `CPU ms per MB, each of ${repeat} runs`, cells: eachRun }] : []),
       { label: 'players connected', cells: pick(results, (r: FanoutResult) => `${r.connected}/${r.players}`) },
@@ -152,7 +161,7 @@ export async function ingestSection(missing: Missing, seconds: number, repeat: n
 
 export async function idleSection(missing: Missing, count: number, print: (text: string) => void): Promise<(IdleResult | Skipped)[]> {
   const results: (IdleResult | Skipped)[] = [];
-  for (const kind of KINDS) results.push(await withPeer(kind, missing[kind], {}, NAMES[kind], (peer) => runIdle(peer, count)));
+  for (const [kind, options, name] of MAIN_SERVERS) results.push(await withPeer(kind, missing[kind], options, name, async (peer) => ({ ...(await runIdle(peer, count)), server: name })));
   const columns = results.map((r) => r.server);
   print(
     table(`2. ${count} idle connections (simple handshake + connect to live, 100 in flight)`, columns, [

@@ -4,12 +4,21 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { until } from '../helpers/raw-peer';
 import { freePort } from '../helpers/ports';
+import { readFileSync } from 'node:fs';
+
+/** package.json's start script as node arguments (its first word is `node`): what `npm start` runs. */
+function npmStartArgs(root: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  if (words[0] !== 'node') throw new Error(`the start script does not start with node: ${pkg.scripts.start}`);
+  return words.slice(1);
+}
 
 
 test('npm start: serves RTMP and HTTP, logs connection events, and exits cleanly on SIGTERM', async (t) => {
   const [rtmpPort, httpPort] = [await freePort(), await freePort()];
   const root = join(__dirname, '..', '..');
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'lib/cli.ts', '--host', '127.0.0.1', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort)], {
+  const child = spawn(process.execPath, [...npmStartArgs(root), '--host', '127.0.0.1', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort)], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
