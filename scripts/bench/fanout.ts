@@ -27,6 +27,8 @@ export interface FanoutResult {
   rssBeforeMB: number;
   rssWithPlayersMB: number;
   memoryPerPlayerKB: number;
+  /** RSS growth from one player to N, per player after the first: what one more player costs, without the stream's own. */
+  memoryPerMorePlayerKB: number;
   /** V8's young generation at the end (Node.js servers; 0 for nginx). */
   youngGenerationMB: number;
   /** RSS growth per player less the young generation's growth: what players themselves hold. */
@@ -119,8 +121,14 @@ export async function runFanout(peer: Peer, options: FanoutOptions): Promise<Fan
     const before = sample(peer.pid);
     const memoryBefore = await peer.memory?.();
     const youngBefore = memoryBefore?.youngGeneration ?? 0;
+    // One player first: what the stream itself costs once somebody plays (chunk bodies, the GOP cache) is not a player's.
+    players.push(new Player(peer.url));
+    const firstDeadline = Date.now() + 10_000;
+    while (players[0]!.progressAt === undefined && players[0]!.running && Date.now() < firstDeadline) await sleep(100);
+    await sleep(3_000);
+    const withOne = sample(peer.pid);
     // Started in batches so that 200 process starts do not all land in one instant.
-    for (let i = 0; i < options.players; i++) {
+    for (let i = 1; i < options.players; i++) {
       players.push(new Player(peer.url));
       if (i % 10 === 9) await sleep(50);
     }
@@ -173,6 +181,7 @@ export async function runFanout(peer: Peer, options: FanoutOptions): Promise<Fan
       rssBeforeMB: before.rss / 1e6,
       rssWithPlayersMB: end.rss / 1e6,
       memoryPerPlayerKB: (end.rss - before.rss) / 1024 / options.players,
+      memoryPerMorePlayerKB: options.players > 1 ? (end.rss - withOne.rss) / 1024 / (options.players - 1) : NaN,
       youngGenerationMB: youngEnd / 1e6,
       memoryPerPlayerBeyondYoungKB: (end.rss - youngEnd - (before.rss - youngBefore)) / 1024 / options.players,
       relayMedianMs: latency.medianMs,

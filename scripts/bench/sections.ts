@@ -102,6 +102,7 @@ export async function fanoutSection(missing: Missing, players: number[], seconds
       { label: 'RSS before players MB', cells: pick(results, (r: FanoutResult) => r.rssBeforeMB) },
       { label: `RSS with ${n} players MB`, cells: pick(results, (r: FanoutResult) => r.rssWithPlayersMB) },
       { label: 'memory per player KB', cells: pick(results, (r: FanoutResult) => r.memoryPerPlayerKB), digits: 0 },
+      { label: 'memory per player after the first KB', cells: pick(results, (r: FanoutResult) => r.memoryPerMorePlayerKB), digits: 0 },
       { label: 'V8 young generation MB', cells: pick(results, (r: FanoutResult) => r.youngGenerationMB) },
       { label: 'per player less young gen KB', cells: pick(results, (r: FanoutResult) => r.memoryPerPlayerBeyondYoungKB), digits: 0 },
       { label: 'live heap per player KB (after GC)', cells: pick(results, (r: FanoutResult) => r.liveHeapPerPlayerKB), digits: 1 },
@@ -119,6 +120,7 @@ export async function fanoutSection(missing: Missing, players: number[], seconds
         { label: 'CPU per delivered MB', values: pick(results, (r: FanoutResult) => r.cpuMsPerMB) },
         { label: 'server CPU s', values: pick(results, (r: FanoutResult) => r.cpuSeconds) },
         { label: 'memory per player', values: pick(results, (r: FanoutResult) => r.memoryPerPlayerKB) },
+        { label: 'memory per player after the first', values: pick(results, (r: FanoutResult) => r.memoryPerMorePlayerKB) },
         { label: 'per player less young gen', values: pick(results, (r: FanoutResult) => r.memoryPerPlayerBeyondYoungKB) },
       ]),
     );
