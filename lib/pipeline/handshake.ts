@@ -8,7 +8,19 @@ export interface HandshakeHooks {
   done?(scheme: HandshakeScheme | undefined): void;
 }
 
-type HandshakeParty = { push(data: Buffer): HandshakeStep; readonly scheme: HandshakeScheme | undefined };
+export type HandshakeParty = { push(data: Buffer): HandshakeStep; readonly scheme: HandshakeScheme | undefined };
+
+/**
+ * Feeds `data` to the handshake and sends its answers. Returns undefined while it goes
+ * on, or the bytes after it (maybe none) once it is done; throws what does not parse.
+ */
+export function advanceHandshake(party: HandshakeParty, data: Buffer, hooks: HandshakeHooks): Buffer | undefined {
+  const step = party.push(data);
+  for (const bytes of step.output) hooks.send(bytes);
+  if (!step.done) return undefined;
+  hooks.done?.(party.scheme);
+  return step.leftover;
+}
 
 function handshakeOperator(createParty: () => HandshakeParty, hooks: HandshakeHooks): OperatorFunction<Buffer, Buffer> {
   return (source) =>
@@ -18,18 +30,15 @@ function handshakeOperator(createParty: () => HandshakeParty, hooks: HandshakeHo
       return source.subscribe({
         next(data) {
           if (pending === undefined) return subscriber.next(data);
-          let step: HandshakeStep;
+          let leftover: Buffer | undefined;
           try {
-            step = pending.push(data);
+            leftover = advanceHandshake(pending, data, hooks);
           } catch (error) {
             return subscriber.error(error);
           }
-          for (const bytes of step.output) hooks.send(bytes);
-          if (!step.done) return;
-          const scheme = pending.scheme;
+          if (leftover === undefined) return;
           pending = undefined;
-          hooks.done?.(scheme);
-          if (step.leftover.length > 0) subscriber.next(step.leftover);
+          if (leftover.length > 0) subscriber.next(leftover);
         },
         error: (error) => subscriber.error(error),
         complete: () => subscriber.complete(),

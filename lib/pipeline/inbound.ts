@@ -3,7 +3,7 @@ import { Observable } from 'rxjs';
 import { ChunkDecoder, ChunkDecoderLimits } from '../protocol/chunk/decoder';
 import { ServerHandshake } from '../protocol/handshake';
 import { RtmpMessage } from '../protocol/message';
-import type { HandshakeHooks } from './handshake';
+import { advanceHandshake, HandshakeHooks } from './handshake';
 import { listenTo } from './transport';
 
 export interface InboundOptions {
@@ -34,13 +34,10 @@ export function receiveMessages(transport: Duplex, options: InboundOptions): Obs
       onRead?.(bytes.length);
       try {
         if (handshake === undefined) return decoder.push(bytes);
-        const step = handshake.push(bytes);
-        for (const answer of step.output) hooks.send(answer);
-        if (!step.done) return;
-        const scheme = handshake.scheme;
+        const leftover = advanceHandshake(handshake, bytes, hooks);
+        if (leftover === undefined) return;
         handshake = undefined;
-        hooks.done?.(scheme);
-        if (step.leftover.length > 0) decoder.push(step.leftover);
+        if (leftover.length > 0) decoder.push(leftover);
       } catch (error) {
         subscriber.error(error);
       }

@@ -7,14 +7,32 @@ export interface Flushable {
   abort(error: unknown): void;
 }
 
-function flushEach(writers: Iterable<Flushable>): void {
-  for (const writer of writers) {
-    try {
-      writer.flush();
-    } catch (error) {
-      // One broken transport must not keep the others' bytes back, nor throw out of a timer.
-      writer.abort(error);
+/**
+ * The writers waiting for one flush. The set is swapped for a spare one while it
+ * flushes (a flush may queue more: that lands in the next batch) and kept for the
+ * flush after: a fan-out flushes every player each time.
+ */
+class WaitingWriters {
+  private writers = new Set<Flushable>();
+  private spare = new Set<Flushable>();
+
+  add(writer: Flushable): void {
+    this.writers.add(writer);
+  }
+
+  flush(): void {
+    const writers = this.writers;
+    this.writers = this.spare;
+    for (const writer of writers) {
+      try {
+        writer.flush();
+      } catch (error) {
+        // One broken transport must not keep the others' bytes back, nor throw out of a timer.
+        writer.abort(error);
+      }
     }
+    writers.clear();
+    this.spare = writers;
   }
 }
 
@@ -42,9 +60,7 @@ export function mediaPerSecond(now: number = performance.now()): number {
 
 /** Writers that flush at the end of this event-loop turn: one callback for them all, not one per peer. */
 export class TurnFlush {
-  private writers = new Set<Flushable>();
-  /** The set of the last flush, cleared and kept: a fan-out flushes every player each turn. */
-  private spare = new Set<Flushable>();
+  private readonly writers = new WaitingWriters();
   private scheduled = false;
 
   add(writer: Flushable): void {
@@ -56,12 +72,7 @@ export class TurnFlush {
 
   private readonly flushAll = (): void => {
     this.scheduled = false;
-    // A flush may queue more (a write callback that writes): that lands in the next batch.
-    const writers = this.writers;
-    this.writers = this.spare;
-    flushEach(writers);
-    writers.clear();
-    this.spare = writers;
+    this.writers.flush();
   };
 }
 
@@ -78,8 +89,7 @@ export interface HeldInput {
  * tick, so reading late adds no latency to what batching costs already.
  */
 export class MediaTick {
-  private writers = new Set<Flushable>();
-  private spare = new Set<Flushable>();
+  private readonly writers = new WaitingWriters();
   private held = new Set<HeldInput>();
   private armed = false;
   /** Between a tick that resumed reading and the flush at the end of its turn. */
@@ -117,11 +127,7 @@ export class MediaTick {
 
   private readonly flushAll = (): void => {
     this.bursting = false;
-    const writers = this.writers;
-    this.writers = this.spare;
-    flushEach(writers);
-    writers.clear();
-    this.spare = writers;
+    this.writers.flush();
   };
 }
 

@@ -13,31 +13,18 @@ import { isCommandMessage, isControlMessage, isDataMessage, isMediaMessage } fro
 import { PacedInput } from '../pipeline/media-tick';
 import { MessageWriter } from '../pipeline/writer';
 import { CallDispatcher } from './calls';
+import { courtesyAnswers, isCourtesyCommand } from './courtesy';
 import { decide } from './decide';
 import type { CallEvent, CallHandler, ConnectHandler, HandlerRegistry, StreamHandler } from './handlers';
 import { connectionMachine, ConnectionStateName } from './machine';
+import type { ConnectionStats } from './stats';
+
+export type { ConnectionStats } from './stats';
 import { NetStream, WriterOutput } from './net-stream';
 import { Logger, SessionOptions } from './options';
 import { StreamController } from './streams';
 import { Upkeep } from './upkeep';
 
-export interface ConnectionStats {
-  state: ConnectionStateName;
-  bytesIn: number;
-  bytesOut: number;
-  /** Reads from the transport: in a fan-out a publisher is read about once per media tick. */
-  readsIn: number;
-  messagesIn: number;
-  messagesOut: number;
-  /** Milliseconds since the transport was accepted. */
-  uptime: number;
-  pendingCalls: number;
-  streams: number;
-  /** Round trip of the last ping, when one was answered (ms). */
-  roundTrip: number | undefined;
-  /** Bytes written towards the peer that the operating system has not taken yet. */
-  queuedBytes: number;
-}
 
 const CLOSE_GRACE_MS = 2_000;
 
@@ -288,6 +275,10 @@ export class Connection {
       return;
     }
     if (!(await this.connectDecision)) return;
+    if (isCourtesyCommand(net)) {
+      for (const answer of courtesyAnswers(net)) this.sendCommand(answer);
+      return;
+    }
     switch (net.kind) {
       case 'call':
         if ((this.ownDispatcher?.inFlight ?? 0) >= this.options.maxPendingCalls) {
@@ -302,20 +293,6 @@ export class Connection {
       }
       case 'close':
         return this.close('client sent close');
-      case 'FCPublish':
-      case 'FCUnpublish':
-      case 'FCSubscribe': {
-        const answer = { FCPublish: ['onFCPublish', 'NetStream.Publish.Start'], FCUnpublish: ['onFCUnpublish', 'NetStream.Unpublish.Success'], FCSubscribe: ['onFCSubscribe', 'NetStream.Play.Start'] }[net.kind];
-        this.sendCommand({ name: answer[0]!, transactionId: 0, commandObject: null, args: [status(answer[1]!, net.streamName)] });
-        if (net.transactionId > 0) this.reply(net.transactionId, 'ok', undefined);
-        return;
-      }
-      case 'getStreamLength':
-        return this.reply(net.transactionId, 'ok', 0);
-      case 'releaseStream':
-      case 'checkBandwidth':
-        if (net.transactionId > 0) this.reply(net.transactionId, 'ok', undefined);
-        return;
       case 'onStatus':
         return;
       default:
