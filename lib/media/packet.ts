@@ -23,8 +23,29 @@ export interface MediaPacket {
   readonly bodies: BodyCache;
 }
 
+/** Bytes of a larger buffer a payload may keep alive before it is copied out of it. */
+const MAX_BORROWED = 4096;
+
+/**
+ * The payload, or a copy of it when it is a view into a much larger buffer (the chunk
+ * decoder hands out a message that arrived whole as a view into the socket read). A
+ * packet lives seconds in the GOP cache, long enough to reach V8's old generation,
+ * where only a full collection frees what it holds; a view would keep the whole read
+ * there, audio frames and the video beside them alike, and double what a stream
+ * holds between collections.
+ */
+export function ownBytes(payload: Buffer): Buffer {
+  const backing = payload.buffer.byteLength;
+  // A slice of Node's shared allocation pool is already as compact as a copy would be.
+  if (backing - payload.length <= MAX_BORROWED || backing === Buffer.poolSize) return payload;
+  const copy = Buffer.allocUnsafe(payload.length);
+  payload.copy(copy);
+  return copy;
+}
+
 /** Classifies a message's payload; media that cannot be parsed is still relayed, as inter data. */
-export function makePacket(typeId: MediaTypeId, time: number, payload: Buffer): MediaPacket {
+export function makePacket(typeId: MediaTypeId, time: number, received: Buffer): MediaPacket {
+  const payload = ownBytes(received);
   let keyFrame = false;
   let sequenceHeader = false;
   let codec = 'data';

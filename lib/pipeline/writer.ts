@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
-import { ChunkEncoder, encodeChunkBody, MAX_FIRST_HEADER } from '../protocol/chunk/encoder';
+import { chunkBodyLength, ChunkEncoder, encodeChunkBody, MAX_FIRST_HEADER, writeChunkBody } from '../protocol/chunk/encoder';
 import { encodeControl } from '../protocol/control';
 import { RtmpMessage } from '../protocol/message';
 import { countMedia, Flushable, MediaTick, mediaPerSecond, mediaTick, TurnFlush } from './media-tick';
@@ -114,6 +114,15 @@ export class MessageWriter implements Flushable {
   private readonly encoder = new ChunkEncoder();
   /** What the next flush writes, in order: buffers, and numbers that stand for that many bytes of the arena. */
   private readonly pending: (Buffer | number)[] = [];
+  /**
+   * For a pending payload that is still to be cut into chunks: the shared bodies it
+   * belongs to (undefined for any other piece), and its key there. Cut as it is copied
+   * into the batch, it needs no body of its own; one is built (and shared) only for a
+   * flush that writes it as a buffer.
+   */
+  private readonly unchunked: (SharedBodies | undefined)[] = [];
+  private readonly unchunkedKey: number[] = [];
+  private unchunkedCount = 0;
   private pendingCount = 0;
   private pendingBytes = 0;
   /** Headers and small payloads, written here as they come so that a message costs no buffer of its own. */
@@ -185,12 +194,17 @@ export class MessageWriter implements Flushable {
     // A payload that fits one chunk is its own body; the flush copies it in beside its header.
     if (payload.length <= chunkSize) return this.writeMedia(payload, 1);
     const key = chunkSize * CHUNK_STREAM_IDS + header.chunkStreamId;
-    let body = bodies.get(key);
-    if (body === undefined) {
-      body = encodeChunkBody(payload, chunkSize, header.chunkStreamId);
-      bodies.set(key, body);
-    }
-    return this.writeMedia(body, 1);
+    const body = bodies.get(key);
+    if (body !== undefined) return this.writeMedia(body, 1);
+    // Not built yet: the flush cuts the payload into the batch as it copies it. A body
+    // built here would live as long as the packet (the GOP cache: seconds), and only
+    // a garbage collection of the old generation gives its memory back.
+    const at = this.pendingCount;
+    if (!this.enqueueSized(payload, chunkBodyLength(payload.length, chunkSize, header.chunkStreamId))) return false;
+    this.unchunked[at] = bodies;
+    this.unchunkedKey[at] = key;
+    this.unchunkedCount++;
+    return this.mediaQueued(1);
   }
 
   /** Sends Set Chunk Size and switches to the new size for everything after it. */
@@ -233,7 +247,7 @@ export class MessageWriter implements Flushable {
     this.lastFlushAt = performance.now();
     if (this.writable) {
       const only = this.pending[0]!;
-      if (count === 1 && typeof only !== 'number') this.transport.write(only);
+      if (count === 1 && typeof only !== 'number' && this.unchunkedCount === 0) this.transport.write(only);
       else this.writeGathered(count, total);
     }
     this.clearPending(count);
@@ -258,7 +272,10 @@ export class MessageWriter implements Flushable {
     if (copyUpTo < total) {
       for (let i = 0; i < count; i++) {
         const piece = pending[i]!;
-        if (typeof piece !== 'number' && piece.length > copyUpTo) gathered -= piece.length;
+        if (typeof piece !== 'number') {
+          const length = this.pieceLength(i, piece);
+          if (length > copyUpTo) gathered -= length;
+        }
       }
     }
     const shared = reusable && gathered <= SCRATCH_MAX;
@@ -281,12 +298,14 @@ export class MessageWriter implements Flushable {
           at += arena!.copy(out, at, from, from + piece);
         }
         from += piece;
-      } else if (piece.length <= copyUpTo) {
-        at += piece.copy(out, at);
+      } else if (this.pieceLength(i, piece) <= copyUpTo) {
+        const bodies = this.unchunkedCount > 0 ? this.unchunked[i] : undefined;
+        if (bodies === undefined) at += piece.copy(out, at);
+        else at = writeChunkBody(piece, this.unchunkedKey[i]! / CHUNK_STREAM_IDS | 0, this.unchunkedKey[i]! % CHUNK_STREAM_IDS, out, at);
       } else {
         if (at > runStart) transport.write(out.subarray(runStart, at));
         runStart = at;
-        transport.write(piece);
+        transport.write(this.bodyOf(i, piece));
       }
     }
     if (at > runStart) transport.write(runStart === 0 && at === out.length ? out : out.subarray(runStart, at));
@@ -295,9 +314,33 @@ export class MessageWriter implements Flushable {
     if (shared && transport.writableLength > 0) scratch = Buffer.allocUnsafeSlow(FIRST_SCRATCH);
   }
 
+  /** The bytes a pending buffer stands for: a payload still to be cut into chunks is longer than itself. */
+  private pieceLength(index: number, piece: Buffer): number {
+    if (this.unchunkedCount === 0 || this.unchunked[index] === undefined) return piece.length;
+    const key = this.unchunkedKey[index]!;
+    return chunkBodyLength(piece.length, (key / CHUNK_STREAM_IDS) | 0, key % CHUNK_STREAM_IDS);
+  }
+
+  /** A pending piece as one buffer: a payload still to be cut gets its shared body, built by the first writer that needs it. */
+  private bodyOf(index: number, piece: Buffer): Buffer {
+    const bodies = this.unchunkedCount > 0 ? this.unchunked[index] : undefined;
+    if (bodies === undefined) return piece;
+    const key = this.unchunkedKey[index]!;
+    let body = bodies.get(key);
+    if (body === undefined) {
+      body = encodeChunkBody(piece, (key / CHUNK_STREAM_IDS) | 0, key % CHUNK_STREAM_IDS);
+      bodies.set(key, body);
+    }
+    return body;
+  }
+
   private clearPending(count: number): void {
     // The array keeps its capacity for the next batch; the buffers are let go.
     for (let i = 0; i < count; i++) this.pending[i] = 0;
+    if (this.unchunkedCount > 0) {
+      for (let i = 0; i < count; i++) this.unchunked[i] = undefined;
+      this.unchunkedCount = 0;
+    }
     this.pendingCount = 0;
     this.pendingBytes = 0;
     // A burst (a new player's GOP) grows the arena; a steady batch a small part of it lets it go again.
@@ -347,11 +390,17 @@ export class MessageWriter implements Flushable {
   }
 
   private enqueue(bytes: Buffer, messages: number): boolean {
+    if (!this.enqueueSized(bytes, bytes.length)) return false;
+    this.messagesSent += messages;
+    return true;
+  }
+
+  /** Queues `bytes`, which stand for `length` bytes on the wire. */
+  private enqueueSized(bytes: Buffer, length: number): boolean {
     if (!this.writable) return false;
     this.pending[this.pendingCount++] = bytes;
-    this.pendingBytes += bytes.length;
-    this.bytesSent += bytes.length;
-    this.messagesSent += messages;
+    this.pendingBytes += length;
+    this.bytesSent += length;
     return true;
   }
 

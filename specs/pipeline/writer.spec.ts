@@ -193,6 +193,37 @@ test('an arena a burst grew is let go after a batch that needs little of it', as
   t.true(received.every((m, i) => m.payload[0] === i % 256 && m.timestamp === i * 23));
 });
 
+test('a payload copied into the batch is cut into chunks there: no shared body is built for it', async (t) => {
+  const { transport, writes } = recordingTransport();
+  const writer = new MessageWriter(transport, { mediaFlushMs: 0 });
+  const bodies = new BodyCache();
+  // Above one chunk (128 bytes), below what a flush writes by reference (8 KiB).
+  const payload = Buffer.from(Array.from({ length: 6000 }, (_, i) => i % 253));
+  writer.sendShared(header(40), payload, bodies);
+  writer.sendShared(header(80), payload, bodies);
+  await nextTurn();
+  t.deepEqual(bodies.keys(), [], 'no body held by the packet');
+  const sent = Buffer.concat(writes);
+  t.is(writer.bytesSent, sent.length, 'bytesSent counts the continuation headers');
+  t.deepEqual(decodeAll(writes).map((m) => [m.timestamp, m.payload.equals(payload)]), [[40, true], [80, true]]);
+});
+
+test('a payload large enough to be written by reference gets one shared body, which the next player reuses', async (t) => {
+  const bodies = new BodyCache();
+  const payload = Buffer.from(Array.from({ length: 30_000 }, (_, i) => i % 249));
+  const players = [recordingTransport(), recordingTransport()];
+  const writers = players.map(({ transport }) => new MessageWriter(transport, { mediaFlushMs: 0 }));
+  writers[0]!.sendShared(header(0), payload, bodies);
+  await nextTurn();
+  t.is(bodies.keys().length, 1, 'the first flush built the body');
+  const [key] = bodies.keys();
+  const built = bodies.get(key!);
+  writers[1]!.sendShared(header(0), payload, bodies);
+  await nextTurn();
+  t.is(bodies.get(key!), built, 'the second player used the same body');
+  for (const { writes } of players) t.true(decodeAll(writes)[0]!.payload.equals(payload));
+});
+
 test('a body cache holds one layout without a map and more beside it', (t) => {
   const cache = new BodyCache();
   t.is(cache.get(1), undefined);

@@ -1,7 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { ChunkDecoder } from '../../lib/protocol/chunk/decoder';
-import { ChunkEncoder, encodeChunkBody, encodeStandalone } from '../../lib/protocol/chunk/encoder';
+import { chunkBodyLength, ChunkEncoder, encodeChunkBody, encodeStandalone, writeChunkBody } from '../../lib/protocol/chunk/encoder';
 import { ProtocolError } from '../../lib/protocol/errors';
 import { MessageType, RtmpMessage } from '../../lib/protocol/message';
 import { encodeControl } from '../../lib/protocol/control';
@@ -295,6 +295,22 @@ test('a shared chunk body plus a per-peer header decodes like a whole encoding',
 test('a payload that fits one chunk is its own shared body, not a copy', (t) => {
   const payload = Buffer.alloc(100, 3);
   t.is(encodeChunkBody(payload, 128, 4), payload);
+});
+
+test('a chunk body written into a larger buffer is the shared body byte for byte, for 1-, 2- and 3-byte basic headers', (t) => {
+  const payload = Buffer.from(Array.from({ length: 10_001 }, (_, i) => (i * 7) % 256));
+  for (const chunkStreamId of [6, 64, 319, 320, 65_599]) {
+    for (const chunkSize of [128, 4096, 10_000, 10_001]) {
+      const body = encodeChunkBody(payload, chunkSize, chunkStreamId);
+      const length = chunkBodyLength(payload.length, chunkSize, chunkStreamId);
+      t.is(length, body.length, `length for csid ${chunkStreamId}, chunk size ${chunkSize}`);
+      const out = Buffer.alloc(length + 20, 0xee);
+      t.is(writeChunkBody(payload, chunkSize, chunkStreamId, out, 7), 7 + length);
+      t.true(out.subarray(7, 7 + length).equals(body), `bytes for csid ${chunkStreamId}, chunk size ${chunkSize}`);
+      t.is(out[6], 0xee, 'nothing before');
+      t.is(out[7 + length], 0xee, 'nothing after');
+    }
+  }
 });
 
 test('encodeHeader declines when an extended timestamp is needed', (t) => {

@@ -103,15 +103,24 @@ export function encodeStandalone(message: RtmpMessage, chunkSize: number): Buffe
  */
 export function encodeChunkBody(payload: Buffer, chunkSize: number, chunkStreamId: number): Buffer {
   if (payload.length <= chunkSize) return payload;
-  const basic = basicHeaderSize(chunkStreamId);
-  const chunks = Math.ceil(payload.length / chunkSize);
-  const out = Buffer.allocUnsafe(payload.length + (chunks - 1) * basic);
-  let p = 0;
+  const out = Buffer.allocUnsafe(chunkBodyLength(payload.length, chunkSize, chunkStreamId));
+  writeChunkBody(payload, chunkSize, chunkStreamId, out, 0);
+  return out;
+}
+
+/** The length of `encodeChunkBody`'s result: the payload and a type 3 basic header before every chunk after the first. */
+export function chunkBodyLength(length: number, chunkSize: number, chunkStreamId: number): number {
+  return length <= chunkSize ? length : length + (Math.ceil(length / chunkSize) - 1) * basicHeaderSize(chunkStreamId);
+}
+
+/** `encodeChunkBody` into `out` at `at` (with `chunkBodyLength` bytes of room); returns where it ends. */
+export function writeChunkBody(payload: Buffer, chunkSize: number, chunkStreamId: number, out: Buffer, at: number): number {
+  let p = at;
   for (let offset = 0; offset < payload.length; offset += chunkSize) {
     if (offset > 0) p = writeBasicHeader(out, p, 3, chunkStreamId);
     p += payload.copy(out, p, offset, Math.min(offset + chunkSize, payload.length));
   }
-  return out;
+  return p;
 }
 
 /**
