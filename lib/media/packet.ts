@@ -1,6 +1,6 @@
 import { MessageType } from '../protocol/message';
 import { parseAudioTag, parseVideoTag } from '../protocol/media-tags';
-import { BodyCache } from '../pipeline/writer';
+import { BodyCache } from '../pipeline/bodies';
 
 export type MediaTypeId = MessageType.Audio | MessageType.Video | MessageType.DataAmf0;
 

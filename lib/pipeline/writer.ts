@@ -1,7 +1,8 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
-import { chunkBodyLength, ChunkEncoder, encodeChunkBody, MAX_FIRST_HEADER, writeChunkBody } from '../protocol/chunk/encoder';
+import { ChunkEncoder, MAX_FIRST_HEADER } from '../protocol/chunk/encoder';
+import { bodyKey, chunkedLength, SharedBodies, sharedBody, writeChunked } from './bodies';
 import { encodeControl } from '../protocol/control';
 import { RtmpMessage } from '../protocol/message';
 import { countMedia, Flushable, MediaTick, mediaPerSecond, mediaTick, TurnFlush } from './media-tick';
@@ -39,44 +40,6 @@ const enum Scheduled {
   None,
   Tick,
   Turn,
-}
-
-/** Chunk stream ids run from 2 to 65599: a body's key is chunkSize × this + chunk stream id. */
-const CHUNK_STREAM_IDS = 65_600;
-
-/** Chunk bodies shared between the players of one message, by chunk size and chunk stream (a `Map` will do). */
-export interface SharedBodies {
-  get(key: number): Buffer | undefined;
-  set(key: number, body: Buffer): unknown;
-}
-
-/**
- * A message's shared bodies: nearly always one layout (every player on the same chunk
- * size), held without a Map, which costs a message half a kilobyte of heap.
- */
-export class BodyCache implements SharedBodies {
-  private key = -1;
-  private body: Buffer | undefined;
-  private others: Map<number, Buffer> | undefined;
-
-  get(key: number): Buffer | undefined {
-    return key === this.key ? this.body : this.others?.get(key);
-  }
-
-  /** The layouts built so far, by key. */
-  keys(): number[] {
-    return this.body === undefined ? [] : [this.key, ...(this.others?.keys() ?? [])];
-  }
-
-  set(key: number, body: Buffer): this {
-    if (this.body === undefined || key === this.key) {
-      this.key = key;
-      this.body = body;
-    } else {
-      (this.others ??= new Map()).set(key, body);
-    }
-    return this;
-  }
 }
 
 /** Queued bytes (ours and the transport's) from which `send` answers false: Node's default high-water mark. */
@@ -193,14 +156,14 @@ export class MessageWriter implements Flushable {
     this.enqueueArena(end - start);
     // A payload that fits one chunk is its own body; the flush copies it in beside its header.
     if (payload.length <= chunkSize) return this.writeMedia(payload, 1);
-    const key = chunkSize * CHUNK_STREAM_IDS + header.chunkStreamId;
+    const key = bodyKey(chunkSize, header.chunkStreamId);
     const body = bodies.get(key);
     if (body !== undefined) return this.writeMedia(body, 1);
     // Not built yet: the flush cuts the payload into the batch as it copies it. A body
     // built here would live as long as the packet (the GOP cache: seconds), and only
     // a garbage collection of the old generation gives its memory back.
     const at = this.pendingCount;
-    if (!this.enqueueSized(payload, chunkBodyLength(payload.length, chunkSize, header.chunkStreamId))) return false;
+    if (!this.enqueueSized(payload, chunkedLength(payload.length, key))) return false;
     this.unchunked[at] = bodies;
     this.unchunkedKey[at] = key;
     this.unchunkedCount++;
@@ -301,7 +264,7 @@ export class MessageWriter implements Flushable {
       } else if (this.pieceLength(i, piece) <= copyUpTo) {
         const bodies = this.unchunkedCount > 0 ? this.unchunked[i] : undefined;
         if (bodies === undefined) at += piece.copy(out, at);
-        else at = writeChunkBody(piece, this.unchunkedKey[i]! / CHUNK_STREAM_IDS | 0, this.unchunkedKey[i]! % CHUNK_STREAM_IDS, out, at);
+        else at = writeChunked(piece, this.unchunkedKey[i]!, out, at);
       } else {
         if (at > runStart) transport.write(out.subarray(runStart, at));
         runStart = at;
@@ -317,21 +280,13 @@ export class MessageWriter implements Flushable {
   /** The bytes a pending buffer stands for: a payload still to be cut into chunks is longer than itself. */
   private pieceLength(index: number, piece: Buffer): number {
     if (this.unchunkedCount === 0 || this.unchunked[index] === undefined) return piece.length;
-    const key = this.unchunkedKey[index]!;
-    return chunkBodyLength(piece.length, (key / CHUNK_STREAM_IDS) | 0, key % CHUNK_STREAM_IDS);
+    return chunkedLength(piece.length, this.unchunkedKey[index]!);
   }
 
-  /** A pending piece as one buffer: a payload still to be cut gets its shared body, built by the first writer that needs it. */
+  /** A pending piece as one buffer: a payload still to be cut gets its shared body. */
   private bodyOf(index: number, piece: Buffer): Buffer {
     const bodies = this.unchunkedCount > 0 ? this.unchunked[index] : undefined;
-    if (bodies === undefined) return piece;
-    const key = this.unchunkedKey[index]!;
-    let body = bodies.get(key);
-    if (body === undefined) {
-      body = encodeChunkBody(piece, (key / CHUNK_STREAM_IDS) | 0, key % CHUNK_STREAM_IDS);
-      bodies.set(key, body);
-    }
-    return body;
+    return bodies === undefined ? piece : sharedBody(bodies, this.unchunkedKey[index]!, piece);
   }
 
   private clearPending(count: number): void {

@@ -5,7 +5,8 @@ import { encodeControl } from '../protocol/control';
 import { ChunkStreamIds, MessageType, RtmpMessage } from '../protocol/message';
 import { status, StatusInfo } from '../protocol/net-commands';
 import type { Connection } from './connection';
-import type { MessageWriter, SharedBodies } from '../pipeline/writer';
+import type { SharedBodies } from '../pipeline/bodies';
+import type { MessageWriter } from '../pipeline/writer';
 
 export type NetStreamState = 'idle' | 'playing' | 'paused' | 'publishing' | 'closed';
 

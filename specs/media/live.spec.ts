@@ -1,5 +1,5 @@
 import test from 'ava';
-import { BodyCache } from '../../lib/pipeline/writer';
+import { BodyCache } from '../../lib/pipeline/bodies';
 import { MessageType } from '../../lib/protocol/message';
 import { decodeData } from '../../lib/protocol/commands';
 import { delay, isFrame, isKeyFrame, isVideoHeader, liveServer, player, publisher, recordedMedia, sendRecorded, until } from '../helpers/live';

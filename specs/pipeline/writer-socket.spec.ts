@@ -2,7 +2,8 @@ import test from 'ava';
 import { once } from 'node:events';
 import { createServer, Socket } from 'node:net';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { MessageWriter, SharedBodies } from '../../lib/pipeline/writer';
+import { SharedBodies } from '../../lib/pipeline/bodies';
+import { MessageWriter } from '../../lib/pipeline/writer';
 import { ChunkDecoder } from '../../lib/protocol/chunk/decoder';
 import { ChunkStreamIds, MessageType, RtmpMessage } from '../../lib/protocol/message';
 

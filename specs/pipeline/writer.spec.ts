@@ -1,7 +1,8 @@
 import test from 'ava';
 import { Duplex } from 'node:stream';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { BodyCache, MessageWriter, MessageWriterOptions } from '../../lib/pipeline/writer';
+import { BodyCache } from '../../lib/pipeline/bodies';
+import { MessageWriter, MessageWriterOptions } from '../../lib/pipeline/writer';
 import { ChunkDecoder } from '../../lib/protocol/chunk/decoder';
 import { ChunkStreamIds, MessageType, RtmpMessage } from '../../lib/protocol/message';
 
