@@ -5,7 +5,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { STREAM, startPublisher } from './clip';
 import type { Peer } from './peers';
-import { alive, cpuSeconds, machineJiffies, sample, sleep, socketBytes, socketDelta } from './proc';
+import { alive, cpuSeconds, machineJiffies, median, sample, sleep, socketBytes, socketDelta, watchRss } from './proc';
 import { runRelayLatency } from './latency';
 
 export interface FanoutResult {
@@ -24,8 +24,13 @@ export interface FanoutResult {
   /** What the players say they received over the window (rtmpdump's kB), for comparison. */
   receivedMB: number;
   cpuMsPerMB: number;
+  /** Median RSS over the baseline window: the publisher on for `warmupSeconds`, no players yet. */
   rssBeforeMB: number;
+  /** Median RSS over the measuring window. */
   rssWithPlayersMB: number;
+  /** Highest less lowest RSS sample in the measuring window: how far the collector's cycle moves it. */
+  rssWindowSpreadMB: number;
+  warmupSeconds: number;
   memoryPerPlayerKB: number;
   /** RSS growth from one player to N, per player after the first: what one more player costs, without the stream's own. */
   memoryPerMorePlayerKB: number;
@@ -112,21 +117,35 @@ export interface FanoutOptions {
   seconds: number;
   /** How long players get to start before the window opens anyway (ms). */
   connectTimeout?: number;
+  /**
+   * Seconds the publisher runs before the baseline is taken (default 30). A server that has
+   * just started still grows without any player (a JIT compiles the ingest path, the malloc
+   * heap reaches its working size); that growth is not the players'.
+   */
+  warmupSeconds?: number;
 }
 
+const PUBLISHER_SETTLE_MS = 3_000;
+const BASELINE_MS = 5_000;
+
 export async function runFanout(peer: Peer, options: FanoutOptions): Promise<FanoutResult> {
-  const publisher = await startPublisher(peer.url, 3_000);
+  const warmupSeconds = options.warmupSeconds ?? 30;
+  const publisher = await startPublisher(peer.url, PUBLISHER_SETTLE_MS);
   const players: Player[] = [];
   try {
-    const before = sample(peer.pid);
+    await sleep(Math.max(0, warmupSeconds * 1000 - PUBLISHER_SETTLE_MS - BASELINE_MS));
+    const baseline = watchRss(peer.pid);
+    await sleep(BASELINE_MS);
+    const rssBefore = median(baseline.stop());
     const memoryBefore = await peer.memory?.();
     const youngBefore = memoryBefore?.youngGeneration ?? 0;
     // One player first: what the stream itself costs once somebody plays (chunk bodies, the GOP cache) is not a player's.
     players.push(new Player(peer.url));
     const firstDeadline = Date.now() + 10_000;
     while (players[0]!.progressAt === undefined && players[0]!.running && Date.now() < firstDeadline) await sleep(100);
+    const oneWatch = watchRss(peer.pid);
     await sleep(3_000);
-    const withOne = sample(peer.pid);
+    const rssWithOne = median(oneWatch.stop());
     // Started in batches so that 200 process starts do not all land in one instant.
     for (let i = 1; i < options.players; i++) {
       players.push(new Player(peer.url));
@@ -143,8 +162,11 @@ export async function runFanout(peer: Peer, options: FanoutOptions): Promise<Fan
     const startJiffies = machineJiffies();
     const startKB = players.map((p) => p.kB);
     const startPlayersCpu = players.map((p) => p.cpu());
+    const windowWatch = watchRss(peer.pid);
     await sleep(options.seconds * 1000);
     const end = sample(peer.pid);
+    const windowRss = windowWatch.stop();
+    const rssEnd = median(windowRss);
     const memoryEnd = await peer.memory?.();
     const youngEnd = memoryEnd?.youngGeneration ?? 0;
     const endSockets = await socketBytes(peer.port);
@@ -178,12 +200,14 @@ export async function runFanout(peer: Peer, options: FanoutOptions): Promise<Fan
       wcharMB: (end.written - start.written) / 1e6,
       receivedMB: (receivedKB * 1024) / 1e6,
       cpuMsPerMB: deliveredMB > 0 ? (1000 * cpu) / deliveredMB : NaN,
-      rssBeforeMB: before.rss / 1e6,
-      rssWithPlayersMB: end.rss / 1e6,
-      memoryPerPlayerKB: (end.rss - before.rss) / 1024 / options.players,
-      memoryPerMorePlayerKB: options.players > 1 ? (end.rss - withOne.rss) / 1024 / (options.players - 1) : NaN,
+      rssBeforeMB: rssBefore / 1e6,
+      rssWithPlayersMB: rssEnd / 1e6,
+      rssWindowSpreadMB: (Math.max(...windowRss) - Math.min(...windowRss)) / 1e6,
+      warmupSeconds,
+      memoryPerPlayerKB: (rssEnd - rssBefore) / 1024 / options.players,
+      memoryPerMorePlayerKB: options.players > 1 ? (rssEnd - rssWithOne) / 1024 / (options.players - 1) : NaN,
       youngGenerationMB: youngEnd / 1e6,
-      memoryPerPlayerBeyondYoungKB: (end.rss - youngEnd - (before.rss - youngBefore)) / 1024 / options.players,
+      memoryPerPlayerBeyondYoungKB: (rssEnd - youngEnd - (rssBefore - youngBefore)) / 1024 / options.players,
       relayMedianMs: latency.medianMs,
       relayP95Ms: latency.p95Ms,
       liveHeapPerPlayerKB: ((memoryEnd?.heapUsedAfterGc ?? NaN) - (memoryBefore?.heapUsedAfterGc ?? NaN)) / 1024 / options.players,

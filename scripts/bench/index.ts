@@ -4,6 +4,7 @@
  *
  *   --players 50,100,200   fan-out player counts          --seconds 15   fan-out window
  *   --repeat 1             fan-out runs per server and count (the table shows the median run)
+ *   --warmup 30            seconds the publisher runs before the fan-out's memory baseline
  *   --connections 2000     idle connections               --plays 10     first-frame plays
  *   --only ingest,fanout,idle,latency,encoder,protocol     (default: all)
  *   --servers rxrtmp,nginx,nms                             (default: all three)
@@ -35,14 +36,15 @@ function numbers(text: string | undefined, fallback: number[]): number[] {
 const players = numbers(option('players'), [50, 100, 200]);
 const seconds = numbers(option('seconds'), [15])[0]!;
 const repeat = numbers(option('repeat'), [1])[0]!;
+const warmup = numbers(option('warmup'), [30])[0]!;
 const connections = numbers(option('connections'), [2000])[0]!;
 const plays = numbers(option('plays'), [10])[0]!;
 const only = new Set((option('only') ?? 'ingest,fanout,idle,latency,encoder,protocol').split(','));
 const servers = new Set((option('servers') ?? 'rxrtmp,nginx,nms').split(','));
 const out = option('out') ?? join(__dirname, 'results.json');
 // Bounds: nothing here may run for long or load the machine without end.
-if (players.some((n) => n > 500) || seconds > 120 || connections > 5000 || repeat > 5) {
-  console.error('refusing: at most 500 players, a 120 s window, 5000 connections and 5 repeats');
+if (players.some((n) => n > 500) || seconds > 120 || warmup > 300 || connections > 5000 || repeat > 5) {
+  console.error('refusing: at most 500 players, a 120 s window, a 300 s warm-up, 5000 connections and 5 repeats');
   process.exit(2);
 }
 
@@ -70,7 +72,7 @@ async function main(): Promise<void> {
     const why = missing[kind];
     print(`  ${NAMES[kind].padEnd(18)} ${why === undefined ? peerVersions[kind] : servers.has(kind) ? `NOT AVAILABLE: ${why}` : why}`);
   }
-  print('Machine shared and noisy: figures are single runs (fan-out, idle) or medians (first frame, latency).');
+  print('Machine shared and noisy: fan-out and idle figures are single runs, or with --repeat the run with the median CPU; fan-out memory is the median of RSS samples over each window, and of the runs; first frame and latency are medians.');
 
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
     machine: info,
     versions: peerVersions,
     unavailable: Object.fromEntries(PEER_KINDS.filter((k) => missing[k] !== undefined).map((k) => [NAMES[k], missing[k]])),
-    options: { players, seconds, repeat, connections, plays },
+    options: { players, seconds, warmup, repeat, connections, plays },
     notes: [
       'deliveredMB: bytes_acked on the server\'s established sockets over the window (ss -ti), RTMP chunk headers included; wcharMB: /proc/PID/io wchar, which counts write/writev (sockets, files, pipes) but not send/sendmsg, so nginx-rtmp (send(2)) shows ~0 there.',
       'receivedMB: the rtmpdump players\' own byte counts (FLV bytes written) over the same window.',
@@ -98,7 +100,7 @@ async function main(): Promise<void> {
     save();
   }
   if (only.has('fanout')) {
-    results.fanout = await fanoutSection(missing, players, seconds, repeat, print);
+    results.fanout = await fanoutSection(missing, players, seconds, warmup, repeat, print);
     save();
   }
   if (only.has('idle')) {

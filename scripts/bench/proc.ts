@@ -66,6 +66,28 @@ export function sample(pid: number): Sample {
   return { at: Date.now(), cpu: cpuSeconds(pid), rss: rssBytes(pid), written: writtenBytes(pid) };
 }
 
+/**
+ * RSS of a process sampled every `everyMs` until stopped. A Node.js server's RSS rises and
+ * falls with its collector's cycle by more than a few dozen players hold, so one sample
+ * says more about where it fell in that cycle than about the players; a median of many does not.
+ */
+export function watchRss(pid: number, everyMs = 250): { stop(): number[] } {
+  const values: number[] = [];
+  const take = (): void => {
+    const rss = alive(pid) ? rssBytes(pid) : NaN;
+    if (Number.isFinite(rss)) values.push(rss);
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    stop(): number[] {
+      clearInterval(timer);
+      take();
+      return values;
+    },
+  };
+}
+
 export function alive(pid: number): boolean {
   try {
     readFileSync(`/proc/${pid}/stat`, 'utf8');

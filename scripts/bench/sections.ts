@@ -4,7 +4,7 @@ import { IdleResult, runIdle } from './idle';
 import { IngestResult, runIngest } from './ingest';
 import { FirstFrameResult, RelayLatencyResult, runFirstFrame, runRelayLatency } from './latency';
 import { Peer, PeerKind, PeerOptions, startPeer } from './peers';
-import { sleep } from './proc';
+import { median, sleep } from './proc';
 import { ratios, Row, table } from './table';
 
 export const NAMES: Record<PeerKind, string> = { rxrtmp: 'rxrtmp', nginx: 'nginx-rtmp', nms: 'node-media-server' };
@@ -74,19 +74,28 @@ const MAIN_SERVERS: [PeerKind, PeerOptions, string][] = [
   ['nms', {}, NAMES.nms],
 ];
 
-export async function fanoutSection(missing: Missing, players: number[], seconds: number, repeat: number, print: (text: string) => void): Promise<(FanoutResult | Skipped)[]> {
+/** Per server, the median over its runs of one figure: memory is noisier than CPU, so it is not taken from the run with the median CPU. */
+function medianOverRuns(runs: (FanoutResult | Skipped)[][], get: (r: FanoutResult) => number): (number | undefined)[] {
+  return runs.map((each) => {
+    const values = each.filter((r): r is FanoutResult => !isSkipped(r)).map(get).filter(Number.isFinite);
+    return values.length > 0 ? median(values) : undefined;
+  });
+}
+
+export async function fanoutSection(missing: Missing, players: number[], seconds: number, warmupSeconds: number, repeat: number, print: (text: string) => void): Promise<(FanoutResult | Skipped)[]> {
   const all: (FanoutResult | Skipped)[] = [];
   for (const n of players) {
     const runs = MAIN_SERVERS.map((): (FanoutResult | Skipped)[] => []);
     // Rounds alternate the servers, so that a noisy minute on a shared machine hits all of them alike.
     for (let round = 0; round < repeat; round++) {
       for (const [i, [kind, options, name]] of MAIN_SERVERS.entries()) {
-        runs[i]!.push(await withPeer(kind, missing[kind], options, name, async (peer) => ({ ...(await runFanout(peer, { players: n, seconds })), server: name })));
+        runs[i]!.push(await withPeer(kind, missing[kind], options, name, async (peer) => ({ ...(await runFanout(peer, { players: n, seconds, warmupSeconds })), server: name })));
       }
     }
     for (const each of runs) all.push(...each);
     const results = runs.map((each) => medianRun(each));
     const columns = results.map((r) => r.server);
+    const memory = (get: (r: FanoutResult) => number): (number | undefined)[] => medianOverRuns(runs, get);
     const eachRun = runs.map((each) => each.map((r) => (isSkipped(r) ? '-' : r.cpuMsPerMB.toFixed(1))).join(' / '));
     const rows: Row[] = [
       ...(repeat > 1 ? [{ label: `CPU ms per MB, each of ${repeat} runs`, cells: eachRun }] : []),
@@ -99,13 +108,14 @@ export async function fanoutSection(missing: Missing, players: number[], seconds
       { label: 'wchar MB', cells: pick(results, (r: FanoutResult) => r.wcharMB) },
       { label: 'players received MB', cells: pick(results, (r: FanoutResult) => r.receivedMB) },
       { label: 'CPU ms per delivered MB', cells: pick(results, (r: FanoutResult) => r.cpuMsPerMB) },
-      { label: 'RSS before players MB', cells: pick(results, (r: FanoutResult) => r.rssBeforeMB) },
-      { label: `RSS with ${n} players MB`, cells: pick(results, (r: FanoutResult) => r.rssWithPlayersMB) },
-      { label: 'memory per player KB', cells: pick(results, (r: FanoutResult) => r.memoryPerPlayerKB), digits: 0 },
-      { label: 'memory per player after the first KB', cells: pick(results, (r: FanoutResult) => r.memoryPerMorePlayerKB), digits: 0 },
-      { label: 'V8 young generation MB', cells: pick(results, (r: FanoutResult) => r.youngGenerationMB) },
-      { label: 'per player less young gen KB', cells: pick(results, (r: FanoutResult) => r.memoryPerPlayerBeyondYoungKB), digits: 0 },
-      { label: 'live heap per player KB (after GC)', cells: pick(results, (r: FanoutResult) => r.liveHeapPerPlayerKB), digits: 1 },
+      { label: `RSS before players MB (median, after ${warmupSeconds} s)`, cells: memory((r) => r.rssBeforeMB) },
+      { label: `RSS with ${n} players MB (median)`, cells: memory((r) => r.rssWithPlayersMB) },
+      { label: 'RSS spread in the window MB', cells: memory((r) => r.rssWindowSpreadMB) },
+      { label: 'memory per player KB', cells: memory((r) => r.memoryPerPlayerKB), digits: 0 },
+      { label: 'memory per player after the first KB', cells: memory((r) => r.memoryPerMorePlayerKB), digits: 0 },
+      { label: 'V8 young generation MB', cells: memory((r) => r.youngGenerationMB) },
+      { label: 'per player less young gen KB', cells: memory((r) => r.memoryPerPlayerBeyondYoungKB), digits: 0 },
+      { label: 'live heap per player KB (after GC)', cells: memory((r) => r.liveHeapPerPlayerKB), digits: 1 },
       { label: 'players kept real time', cells: pick(results, (r: FanoutResult) => `${r.keptRealTime}/${r.players}`) },
       { label: 'relay latency under this load, median ms', cells: pick(results, (r: FanoutResult) => r.relayMedianMs), digits: 0 },
       { label: 'relay latency under this load, p95 ms', cells: pick(results, (r: FanoutResult) => r.relayP95Ms), digits: 0 },
@@ -119,9 +129,9 @@ export async function fanoutSection(missing: Missing, players: number[], seconds
       ratios(columns, [
         { label: 'CPU per delivered MB', values: pick(results, (r: FanoutResult) => r.cpuMsPerMB) },
         { label: 'server CPU s', values: pick(results, (r: FanoutResult) => r.cpuSeconds) },
-        { label: 'memory per player', values: pick(results, (r: FanoutResult) => r.memoryPerPlayerKB) },
-        { label: 'memory per player after the first', values: pick(results, (r: FanoutResult) => r.memoryPerMorePlayerKB) },
-        { label: 'per player less young gen', values: pick(results, (r: FanoutResult) => r.memoryPerPlayerBeyondYoungKB) },
+        { label: 'memory per player', values: memory((r) => r.memoryPerPlayerKB) },
+        { label: 'memory per player after the first', values: memory((r) => r.memoryPerMorePlayerKB) },
+        { label: 'per player less young gen', values: memory((r) => r.memoryPerPlayerBeyondYoungKB) },
       ]),
     );
     print(errorsOf(results));
