@@ -148,6 +148,22 @@ export function machineJiffies(): { busy: number; total: number } {
 }
 
 /**
+ * Waits (up to `limitMs`) for a second in which the machine is at most `busyPercent` busy,
+ * so that a CPU-bound section does not start while the last one's processes wind down.
+ * Returns how busy the last second was.
+ */
+export async function quietMachine(busyPercent = 15, limitMs = 20_000): Promise<number> {
+  const until = Date.now() + limitMs;
+  for (;;) {
+    const start = machineJiffies();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const end = machineJiffies();
+    const busy = (100 * (end.busy - start.busy)) / Math.max(1, end.total - start.total);
+    if (busy <= busyPercent || Date.now() >= until) return busy;
+  }
+}
+
+/**
  * bytes_acked of every established TCP socket whose local port is `port` (`ss -ti`), keyed
  * by the peer's address: what the server delivered at the socket level, whatever system
  * call it wrote with (nginx-rtmp uses send(2), which wchar does not count).
