@@ -261,7 +261,8 @@ export class MessageWriter implements Flushable {
           at += arena!.copy(out, at, from, from + piece);
         }
         from += piece;
-      } else if (this.pieceLength(i, piece) <= copyUpTo) {
+      } else if (whole || this.pieceLength(i, piece) <= copyUpTo) {
+        // A whole batch has no piece over copyUpTo: its lengths need not be worked out again.
         const bodies = this.unchunkedCount > 0 ? this.unchunked[i] : undefined;
         if (bodies === undefined) at += piece.copy(out, at);
         else at = writeChunked(piece, this.unchunkedKey[i]!, out, at);

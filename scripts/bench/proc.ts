@@ -74,8 +74,13 @@ export function sample(pid: number): Sample {
 export function watchRss(pid: number, everyMs = 250): { stop(): number[] } {
   const values: number[] = [];
   const take = (): void => {
-    const rss = alive(pid) ? rssBytes(pid) : NaN;
-    if (Number.isFinite(rss)) values.push(rss);
+    // The process may exit between two samples; a timer that threw would take the bench down.
+    try {
+      const rss = rssBytes(pid);
+      if (Number.isFinite(rss)) values.push(rss);
+    } catch {
+      // gone: the samples so far stand
+    }
   };
   take();
   const timer = setInterval(take, everyMs);
@@ -156,7 +161,7 @@ export async function quietMachine(busyPercent = 15, limitMs = 20_000): Promise<
   const until = Date.now() + limitMs;
   for (;;) {
     const start = machineJiffies();
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await sleep(1_000);
     const end = machineJiffies();
     const busy = (100 * (end.busy - start.busy)) / Math.max(1, end.total - start.total);
     if (busy <= busyPercent || Date.now() >= until) return busy;
