@@ -1,4 +1,4 @@
-import { chunkBodyLength, encodeChunkBody, writeChunkBody } from '../protocol/chunk/encoder';
+import { chunkBodyLength, chunkPieces, encodeChunkBody, writeChunkBody, writeChunkPieces } from '../protocol/chunk/encoder';
 
 /**
  * A packet's chunk body (its payload with type-3 continuation headers) depends only on
@@ -20,9 +20,14 @@ export function chunkedLength(length: number, key: number): number {
   return chunkBodyLength(length, chunkSizeOf(key), chunkStreamOf(key));
 }
 
-/** Cuts `payload` into chunks of layout `key` straight into `out` at `at`; returns where it ends. */
-export function writeChunked(payload: Buffer, key: number, out: Buffer, at: number): number {
-  return writeChunkBody(payload, chunkSizeOf(key), chunkStreamOf(key), out, at);
+/**
+ * Cuts `payload` into chunks of layout `key` straight into `out` at `at`; returns where it
+ * ends. With the packet's `BodyCache`, the cuts are made once and reused by every player.
+ */
+export function writeChunked(payload: Buffer, key: number, out: Buffer, at: number, bodies?: SharedBodies): number {
+  const chunkSize = chunkSizeOf(key);
+  if (bodies instanceof BodyCache) return writeChunkPieces(bodies.piecesOf(payload, chunkSize), chunkStreamOf(key), out, at);
+  return writeChunkBody(payload, chunkSize, chunkStreamOf(key), out, at);
 }
 
 /** Chunk bodies shared between the players of one message, by layout key (a `Map` will do). */
@@ -49,9 +54,26 @@ export class BodyCache implements SharedBodies {
   private key = -1;
   private body: Buffer | undefined;
   private others: Map<number, Buffer> | undefined;
+  private pieces: Buffer[] | undefined;
+  private piecesChunkSize = 0;
 
   get(key: number): Buffer | undefined {
     return key === this.key ? this.body : this.others?.get(key);
+  }
+
+  /**
+   * `payload` (this packet's) cut at every `chunkSize` bytes, made by the first player that
+   * copies it and kept for the one chunk size nearly all players share: a few views per
+   * packet instead of a view per chunk per player.
+   */
+  piecesOf(payload: Buffer, chunkSize: number): Buffer[] {
+    if (this.pieces !== undefined && this.piecesChunkSize === chunkSize) return this.pieces;
+    const pieces = chunkPieces(payload, chunkSize);
+    if (this.pieces === undefined) {
+      this.pieces = pieces;
+      this.piecesChunkSize = chunkSize;
+    }
+    return pieces;
   }
 
   /** The layouts built so far, by key. */

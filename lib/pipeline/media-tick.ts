@@ -8,22 +8,30 @@ export interface Flushable {
 }
 
 /**
- * The writers waiting for one flush. The set is swapped for a spare one while it
- * flushes (a flush may queue more: that lands in the next batch) and kept for the
- * flush after: a fan-out flushes every player each time.
+ * The writers waiting for one flush. The list is swapped for a spare one while it
+ * flushes (a flush may queue more: that lands in the next batch) and kept, with its
+ * room, for the flush after: a fan-out flushes every player each time, and a `Set`
+ * emptied with `clear()` gives its table up and grows it again, step by step, on
+ * every tick. A writer can be listed twice (queued again after another flush took its
+ * bytes): its second flush finds nothing to write.
  */
 class WaitingWriters {
-  private writers = new Set<Flushable>();
-  private spare = new Set<Flushable>();
+  private writers: (Flushable | undefined)[] = [];
+  private count = 0;
+  private spare: (Flushable | undefined)[] = [];
 
   add(writer: Flushable): void {
-    this.writers.add(writer);
+    this.writers[this.count++] = writer;
   }
 
   flush(): void {
     const writers = this.writers;
+    const count = this.count;
     this.writers = this.spare;
-    for (const writer of writers) {
+    this.count = 0;
+    for (let i = 0; i < count; i++) {
+      const writer = writers[i]!;
+      writers[i] = undefined;
       try {
         writer.flush();
       } catch (error) {
@@ -31,7 +39,6 @@ class WaitingWriters {
         writer.abort(error);
       }
     }
-    writers.clear();
     this.spare = writers;
   }
 }

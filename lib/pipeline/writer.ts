@@ -265,7 +265,7 @@ export class MessageWriter implements Flushable {
         // A whole batch has no piece over copyUpTo: its lengths need not be worked out again.
         const bodies = this.unchunkedCount > 0 ? this.unchunked[i] : undefined;
         if (bodies === undefined) at += piece.copy(out, at);
-        else at = writeChunked(piece, this.unchunkedKey[i]!, out, at);
+        else at = writeChunked(piece, this.unchunkedKey[i]!, out, at, bodies);
       } else {
         if (at > runStart) transport.write(out.subarray(runStart, at));
         runStart = at;

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { Duplex, PassThrough } from 'node:stream';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { PACED_BURST_LIMIT, PacedInput } from '../../lib/pipeline/media-tick';
+import { Flushable, PACED_BURST_LIMIT, PacedInput, TurnFlush } from '../../lib/pipeline/media-tick';
 import { MessageWriter } from '../../lib/pipeline/writer';
 import { ChunkStreamIds, MessageType } from '../../lib/protocol/message';
 
@@ -95,4 +95,33 @@ test('media read at a tick leaves with that tick’s flush, not the next one', a
   // Written in the tick's turn; the tick after is a whole period later.
   t.true(performance.now() - relayedAt < period * 0.5, `written ${Math.round(performance.now() - relayedAt)} ms after it was read`);
   writer.end();
+});
+
+test('the end-of-turn flush runs each waiting writer once per batch; what a flush queues goes in the next batch; a writer that throws is aborted and the rest still flush', async (t) => {
+  const turn = new TurnFlush();
+  const log: string[] = [];
+  let requeue = true;
+  const writer = (name: string, flush: () => void = () => undefined): Flushable => ({
+    flush() {
+      log.push(`flush ${name}`);
+      flush();
+    },
+    abort(error: unknown) {
+      log.push(`abort ${name}: ${(error as Error).message}`);
+    },
+  });
+  const a: Flushable = writer('a', () => {
+    if (requeue) turn.add(a);
+    requeue = false;
+  });
+  const broken = writer('broken', () => {
+    throw new Error('socket gone');
+  });
+  for (const w of [a, broken, writer('c')]) turn.add(w);
+  await nextTurn();
+  t.deepEqual(log, ['flush a', 'flush broken', 'abort broken: socket gone', 'flush c']);
+  await nextTurn();
+  t.deepEqual(log.slice(4), ['flush a'], 'a, queued again by its own flush, in the next turn only');
+  await nextTurn();
+  t.is(log.length, 5, 'nothing left waiting');
 });

@@ -225,6 +225,24 @@ test('a payload large enough to be written by reference gets one shared body, wh
   for (const { writes } of players) t.true(decodeAll(writes)[0]!.payload.equals(payload));
 });
 
+test('a packet is cut into chunk pieces once for all its players on the same chunk size, and the cut is not kept for another size', async (t) => {
+  const bodies = new BodyCache();
+  const payload = Buffer.from(Array.from({ length: 6000 }, (_, i) => i % 251));
+  const first = bodies.piecesOf(payload, 4096);
+  t.is(bodies.piecesOf(payload, 4096), first, 'the same pieces the second time');
+  const other = bodies.piecesOf(payload, 128);
+  t.is(other.length, 47);
+  t.not(bodies.piecesOf(payload, 128), other, 'another chunk size is cut each time');
+  t.is(bodies.piecesOf(payload, 4096), first, 'the first size is still kept');
+  // Two players on different chunk sizes both get their bytes right from the same packet.
+  const players = [recordingTransport(), recordingTransport()];
+  const writers = players.map(({ transport }) => new MessageWriter(transport, { mediaFlushMs: 0 }));
+  writers[1]!.setChunkSize(4096);
+  for (const writer of writers) writer.sendShared(header(40), payload, bodies);
+  await nextTurn();
+  for (const { writes } of players) t.true(decodeAll(writes).at(-1)!.payload.equals(payload));
+});
+
 test('a body cache holds one layout without a map and more beside it', (t) => {
   const cache = new BodyCache();
   t.is(cache.get(1), undefined);

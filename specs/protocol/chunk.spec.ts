@@ -1,7 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { ChunkDecoder } from '../../lib/protocol/chunk/decoder';
-import { chunkBodyLength, ChunkEncoder, encodeChunkBody, encodeStandalone, writeChunkBody } from '../../lib/protocol/chunk/encoder';
+import { chunkBodyLength, ChunkEncoder, chunkPieces, encodeChunkBody, encodeStandalone, writeChunkBody, writeChunkPieces } from '../../lib/protocol/chunk/encoder';
 import { ProtocolError } from '../../lib/protocol/errors';
 import { MessageType, RtmpMessage } from '../../lib/protocol/message';
 import { encodeControl } from '../../lib/protocol/control';
@@ -309,6 +309,22 @@ test('a chunk body written into a larger buffer is the shared body byte for byte
       t.true(out.subarray(7, 7 + length).equals(body), `bytes for csid ${chunkStreamId}, chunk size ${chunkSize}`);
       t.is(out[6], 0xee, 'nothing before');
       t.is(out[7 + length], 0xee, 'nothing after');
+    }
+  }
+});
+
+test('a chunk body written from the payload cut into pieces is the same bytes, and the pieces are views, not copies', (t) => {
+  const payload = Buffer.from(Array.from({ length: 10_001 }, (_, i) => (i * 11) % 256));
+  for (const chunkStreamId of [6, 64, 320]) {
+    for (const chunkSize of [128, 4096, 10_001]) {
+      const pieces = chunkPieces(payload, chunkSize);
+      t.is(pieces.length, Math.ceil(payload.length / chunkSize));
+      t.true(pieces.every((piece) => piece.buffer === payload.buffer), 'views on the payload');
+      const length = chunkBodyLength(payload.length, chunkSize, chunkStreamId);
+      const out = Buffer.alloc(length + 20, 0xee);
+      t.is(writeChunkPieces(pieces, chunkStreamId, out, 5), 5 + length);
+      t.true(out.subarray(5, 5 + length).equals(encodeChunkBody(payload, chunkSize, chunkStreamId)), `csid ${chunkStreamId}, chunk size ${chunkSize}`);
+      t.is(out[5 + length], 0xee, 'nothing after');
     }
   }
 });

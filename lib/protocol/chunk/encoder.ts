@@ -124,6 +124,27 @@ export function writeChunkBody(payload: Buffer, chunkSize: number, chunkStreamId
 }
 
 /**
+ * A payload cut at every `chunkSize` bytes, as views on it: what `writeChunkPieces` copies.
+ * Node's ranged `Buffer#copy` makes a view object per call, so a fan-out that cut each
+ * payload for every player made one per chunk per player; cut once, the views are shared.
+ */
+export function chunkPieces(payload: Buffer, chunkSize: number): Buffer[] {
+  const pieces: Buffer[] = [];
+  for (let offset = 0; offset < payload.length; offset += chunkSize) pieces.push(payload.subarray(offset, Math.min(offset + chunkSize, payload.length)));
+  return pieces;
+}
+
+/** `writeChunkBody` from a payload's `chunkPieces`: each piece is copied whole, which makes no object. */
+export function writeChunkPieces(pieces: readonly Buffer[], chunkStreamId: number, out: Buffer, at: number): number {
+  let p = at;
+  for (let i = 0; i < pieces.length; i++) {
+    if (i > 0) p = writeBasicHeader(out, p, 3, chunkStreamId);
+    p += pieces[i]!.copy(out, p);
+  }
+  return p;
+}
+
+/**
  * Serializes outgoing messages for one peer, choosing for each the smallest header
  * that the peer can decode unambiguously.
  */
