@@ -16,6 +16,9 @@ const FIRST_ARENA = 1024;
 /** An arena larger than this is given up after a batch that used less than an eighth of it. */
 const ARENA_KEPT = 4 * 1024;
 
+/** Pending lists longer than this are given up after a batch that used less than an eighth of them. */
+const LIST_KEPT = 32;
+
 const FIRST_SCRATCH = 64 * 1024;
 
 /** Pieces of a batch up to this size are copied together; larger ones are written as they are. */
@@ -76,15 +79,15 @@ export class MessageWriter implements Flushable {
   messagesSent = 0;
   private readonly encoder = new ChunkEncoder();
   /** What the next flush writes, in order: buffers, and numbers that stand for that many bytes of the arena. */
-  private readonly pending: (Buffer | number)[] = [];
+  private pending: (Buffer | number)[] = [];
   /**
    * For a pending payload that is still to be cut into chunks: the shared bodies it
    * belongs to (undefined for any other piece), and its key there. Cut as it is copied
    * into the batch, it needs no body of its own; one is built (and shared) only for a
    * flush that writes it as a buffer.
    */
-  private readonly unchunked: (SharedBodies | undefined)[] = [];
-  private readonly unchunkedKey: number[] = [];
+  private unchunked: (SharedBodies | undefined)[] = [];
+  private unchunkedKey: number[] = [];
   private unchunkedCount = 0;
   private pendingCount = 0;
   private pendingBytes = 0;
@@ -125,6 +128,11 @@ export class MessageWriter implements Flushable {
   /** @internal bytes of the writer's own arena for headers and small payloads (what it holds between batches). */
   get arenaBytes(): number {
     return this.arena?.length ?? 0;
+  }
+
+  /** @internal entries the pending lists have room for (what they hold between batches). */
+  get listRoom(): number {
+    return this.pending.length;
   }
 
   get writable(): boolean {
@@ -296,6 +304,13 @@ export class MessageWriter implements Flushable {
     if (this.unchunkedCount > 0) {
       for (let i = 0; i < count; i++) this.unchunked[i] = undefined;
       this.unchunkedCount = 0;
+    }
+    // A new player's GOP burst queues a hundred messages or more, a steady batch a handful:
+    // lists grown for the burst are let go, as the arena is (at 200 players, 150 kB of heap).
+    if (this.pending.length > LIST_KEPT && count * 8 < this.pending.length) {
+      this.pending = [];
+      this.unchunked = [];
+      this.unchunkedKey = [];
     }
     this.pendingCount = 0;
     this.pendingBytes = 0;
