@@ -31,9 +31,16 @@ export interface FanoutResult {
   /** Highest less lowest RSS sample in the measuring window: how far the collector's cycle moves it. */
   rssWindowSpreadMB: number;
   warmupSeconds: number;
+  /** RSS growth from no player to N, over N: the first player's one-off included. */
   memoryPerPlayerKB: number;
-  /** RSS growth from one player to N, per player after the first: what one more player costs, without the stream's own. */
+  /**
+   * RSS growth from one player to N, per player after the first: what one more player
+   * costs. The target figure: the first player's one-off (`firstPlayerMB`) is the stream's
+   * and the process's, paid once whatever N is.
+   */
   memoryPerMorePlayerKB: number;
+  /** RSS growth from no player to one: the play path compiled, the shared batch buffer grown, the first GOP burst. */
+  firstPlayerMB: number;
   /** V8's young generation at the end (Node.js servers; 0 for nginx). */
   youngGenerationMB: number;
   /** RSS growth per player less the young generation's growth: what players themselves hold. */
@@ -127,6 +134,8 @@ export interface FanoutOptions {
 
 const PUBLISHER_SETTLE_MS = 3_000;
 const BASELINE_MS = 5_000;
+/** After the first player's first frame: its GOP burst leaves and the play path is compiled before its window. */
+const FIRST_PLAYER_SETTLE_MS = 2_000;
 
 export async function runFanout(peer: Peer, options: FanoutOptions): Promise<FanoutResult> {
   const warmupSeconds = options.warmupSeconds ?? 30;
@@ -143,8 +152,9 @@ export async function runFanout(peer: Peer, options: FanoutOptions): Promise<Fan
     players.push(new Player(peer.url));
     const firstDeadline = Date.now() + 10_000;
     while (players[0]!.progressAt === undefined && players[0]!.running && Date.now() < firstDeadline) await sleep(100);
+    await sleep(FIRST_PLAYER_SETTLE_MS);
     const oneWatch = watchRss(peer.pid);
-    await sleep(3_000);
+    await sleep(BASELINE_MS);
     const rssWithOne = median(oneWatch.stop());
     // Started in batches so that 200 process starts do not all land in one instant.
     for (let i = 1; i < options.players; i++) {
@@ -206,6 +216,7 @@ export async function runFanout(peer: Peer, options: FanoutOptions): Promise<Fan
       warmupSeconds,
       memoryPerPlayerKB: (rssEnd - rssBefore) / 1024 / options.players,
       memoryPerMorePlayerKB: options.players > 1 ? (rssEnd - rssWithOne) / 1024 / (options.players - 1) : NaN,
+      firstPlayerMB: (rssWithOne - rssBefore) / 1e6,
       youngGenerationMB: youngEnd / 1e6,
       memoryPerPlayerBeyondYoungKB: (rssEnd - youngEnd - (rssBefore - youngBefore)) / 1024 / options.players,
       relayMedianMs: latency.medianMs,

@@ -111,8 +111,9 @@ export async function fanoutSection(missing: Missing, players: number[], seconds
       { label: `RSS before players MB (median, after ${warmupSeconds} s)`, cells: memory((r) => r.rssBeforeMB) },
       { label: `RSS with ${n} players MB (median)`, cells: memory((r) => r.rssWithPlayersMB) },
       { label: 'RSS spread in the window MB', cells: memory((r) => r.rssWindowSpreadMB) },
-      { label: 'memory per player KB', cells: memory((r) => r.memoryPerPlayerKB), digits: 0 },
       { label: 'memory per player after the first KB', cells: memory((r) => r.memoryPerMorePlayerKB), digits: 0 },
+      { label: "the first player's one-off MB", cells: memory((r) => r.firstPlayerMB), digits: 2 },
+      { label: 'RSS growth / all players KB', cells: memory((r) => r.memoryPerPlayerKB), digits: 0 },
       { label: 'V8 young generation MB', cells: memory((r) => r.youngGenerationMB) },
       { label: 'per player less young gen KB', cells: memory((r) => r.memoryPerPlayerBeyondYoungKB), digits: 0 },
       { label: 'live heap per player KB (after GC)', cells: memory((r) => r.liveHeapPerPlayerKB), digits: 1 },
@@ -129,8 +130,8 @@ export async function fanoutSection(missing: Missing, players: number[], seconds
       ratios(columns, [
         { label: 'CPU per delivered MB', values: pick(results, (r: FanoutResult) => r.cpuMsPerMB) },
         { label: 'server CPU s', values: pick(results, (r: FanoutResult) => r.cpuSeconds) },
-        { label: 'memory per player', values: memory((r) => r.memoryPerPlayerKB) },
         { label: 'memory per player after the first', values: memory((r) => r.memoryPerMorePlayerKB) },
+        { label: 'RSS growth / all players', values: memory((r) => r.memoryPerPlayerKB) },
         { label: 'per player less young gen', values: memory((r) => r.memoryPerPlayerBeyondYoungKB) },
       ]),
     );
