@@ -10,8 +10,12 @@ import { countMedia, Flushable, MediaTick, mediaPerSecond, mediaTick, TurnFlush 
 /** Arena ranges up to this size (chunk headers) are copied byte by byte. */
 const SMALL_RANGE = 64;
 
-/** A writer's first room for headers and small payloads; it doubles when a batch needs more. */
-const FIRST_ARENA = 1024;
+/**
+ * A writer's first room for chunk headers; it doubles when a batch needs more. A player's
+ * steady batch (a media tick's 5–10 messages, up to 14 header bytes each) fits; every
+ * player holds one between batches, so it is kept small.
+ */
+export const FIRST_ARENA = 256;
 
 /** An arena larger than this is given up after a batch that used less than an eighth of it. */
 const ARENA_KEPT = 4 * 1024;

@@ -2,7 +2,7 @@ import test from 'ava';
 import { Duplex } from 'node:stream';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { BodyCache } from '../../lib/pipeline/bodies';
-import { MessageWriter, MessageWriterOptions } from '../../lib/pipeline/writer';
+import { FIRST_ARENA, MessageWriter, MessageWriterOptions } from '../../lib/pipeline/writer';
 import { ChunkDecoder } from '../../lib/protocol/chunk/decoder';
 import { ChunkStreamIds, MessageType, RtmpMessage } from '../../lib/protocol/message';
 
@@ -189,7 +189,7 @@ test('an arena and pending lists a burst grew are let go after a batch that need
   t.is(writer.arenaBytes, 0, 'a batch of one frame lets it go');
   t.true(writer.listRoom <= 32, `and the lists (${writer.listRoom} entries)`);
   audio(2001);
-  t.is(writer.arenaBytes, 1024, 'the next batch starts small');
+  t.is(writer.arenaBytes, FIRST_ARENA, 'the next batch starts small');
   await nextTurn();
   const received = decodeAll(writes).filter((m) => m.typeId === MessageType.Audio);
   t.is(received.length, 2002);
