@@ -26,7 +26,8 @@ export function chunkedLength(length: number, key: number): number {
  */
 export function writeChunked(payload: Buffer, key: number, out: Buffer, at: number, bodies?: SharedBodies): number {
   const chunkSize = chunkSizeOf(key);
-  if (bodies instanceof BodyCache) return writeChunkPieces(bodies.piecesOf(payload, chunkSize), chunkStreamOf(key), out, at);
+  const pieces = bodies?.piecesOf?.(payload, chunkSize);
+  if (pieces !== undefined) return writeChunkPieces(pieces, chunkStreamOf(key), out, at);
   return writeChunkBody(payload, chunkSize, chunkStreamOf(key), out, at);
 }
 
@@ -34,6 +35,8 @@ export function writeChunked(payload: Buffer, key: number, out: Buffer, at: numb
 export interface SharedBodies {
   get(key: number): Buffer | undefined;
   set(key: number, body: Buffer): unknown;
+  /** The message's payload cut at every `chunkSize` bytes, made once for all its players; without it each flush cuts its own. */
+  piecesOf?(payload: Buffer, chunkSize: number): readonly Buffer[];
 }
 
 /** The body of `payload` in layout `key`: built by the first writer that needs it, reused by the rest. */
@@ -66,7 +69,7 @@ export class BodyCache implements SharedBodies {
    * copies it and kept for the one chunk size nearly all players share: a few views per
    * packet instead of a view per chunk per player.
    */
-  piecesOf(payload: Buffer, chunkSize: number): Buffer[] {
+  piecesOf(payload: Buffer, chunkSize: number): readonly Buffer[] {
     if (this.pieces !== undefined && this.piecesChunkSize === chunkSize) return this.pieces;
     const pieces = chunkPieces(payload, chunkSize);
     if (this.pieces === undefined) {
