@@ -136,6 +136,18 @@ const PUBLISHER_SETTLE_MS = 3_000;
 const BASELINE_MS = 5_000;
 /** After the first player's first frame: its GOP burst leaves and the play path is compiled before its window. */
 const FIRST_PLAYER_SETTLE_MS = 2_000;
+/**
+ * The one player's window: long enough to take in a whole cycle of the collector at that
+ * load (a major collection every 5–10 s), since a window that catches only its low or
+ * its high moves every later player's figure by the difference over N.
+ */
+const ONE_PLAYER_MS = 10_000;
+/**
+ * From the last player's first frame to the window: the GOP bursts have left, and the
+ * heap pages and buffers a burst of connects took are handed back (RSS falls for 3–4 s
+ * after 50 connects in a fraction of a second).
+ */
+const PLAYERS_SETTLE_MS = 5_000;
 
 export async function runFanout(peer: Peer, options: FanoutOptions): Promise<FanoutResult> {
   const warmupSeconds = options.warmupSeconds ?? 30;
@@ -154,7 +166,7 @@ export async function runFanout(peer: Peer, options: FanoutOptions): Promise<Fan
     while (players[0]!.progressAt === undefined && players[0]!.running && Date.now() < firstDeadline) await sleep(100);
     await sleep(FIRST_PLAYER_SETTLE_MS);
     const oneWatch = watchRss(peer.pid);
-    await sleep(BASELINE_MS);
+    await sleep(ONE_PLAYER_MS);
     const rssWithOne = median(oneWatch.stop());
     // Started in batches so that 200 process starts do not all land in one instant.
     for (let i = 1; i < options.players; i++) {
@@ -163,8 +175,8 @@ export async function runFanout(peer: Peer, options: FanoutOptions): Promise<Fan
     }
     const deadline = Date.now() + (options.connectTimeout ?? 15_000);
     while (players.some((p) => p.progressAt === undefined && p.running) && Date.now() < deadline) await sleep(100);
-    // Give the last to connect a moment to get past their GOP burst.
-    await sleep(1_000);
+    // The last to connect get past their GOP burst, and what the burst of connects took is given back.
+    await sleep(PLAYERS_SETTLE_MS);
     const connected = players.filter((p) => p.progressAt !== undefined && p.running).length;
 
     const startSockets = await socketBytes(peer.port);
