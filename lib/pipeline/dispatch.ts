@@ -66,7 +66,8 @@ export class CommandQueue<T extends { streamId: number }> {
       const next = this.closed ? undefined : lane.waiting.shift();
       if (next !== undefined) return this.runInLane(streamId, lane, next);
       lane.running = false;
-      if (this.lanes?.get(streamId) === lane) this.lanes.delete(streamId);
+      // A player's one command (play) leaves no empty map behind for the rest of its life.
+      if (this.lanes?.get(streamId) === lane && this.lanes.delete(streamId) && this.lanes.size === 0) this.lanes = undefined;
     });
   }
 

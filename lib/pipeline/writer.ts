@@ -42,6 +42,22 @@ const SCRATCH_MAX = 1024 * 1024;
  */
 let scratch = Buffer.allocUnsafeSlow(FIRST_SCRATCH);
 
+/**
+ * A pending payload still to be cut into chunks: cut as it is copied into the batch, it
+ * needs no body of its own; one is built (and shared) only for a flush that writes it
+ * as a buffer. Only the first player of a packet meets it (the rest find the body the
+ * first one's flush built), so it costs an object there and no list anywhere.
+ */
+class Uncut {
+  constructor(
+    readonly payload: Buffer,
+    readonly bodies: SharedBodies,
+    readonly key: number,
+    /** Its bytes on the wire: the payload and its chunk headers. */
+    readonly length: number,
+  ) {}
+}
+
 /** Which flush a writer with pending bytes is waiting for. */
 const enum Scheduled {
   None,
@@ -82,17 +98,12 @@ export class MessageWriter implements Flushable {
   bytesSent = 0;
   messagesSent = 0;
   private readonly encoder = new ChunkEncoder();
-  /** What the next flush writes, in order: buffers, and numbers that stand for that many bytes of the arena. */
-  private pending: (Buffer | number)[] = [];
   /**
-   * For a pending payload that is still to be cut into chunks: the shared bodies it
-   * belongs to (undefined for any other piece), and its key there. Cut as it is copied
-   * into the batch, it needs no body of its own; one is built (and shared) only for a
-   * flush that writes it as a buffer.
+   * What the next flush writes, in order: buffers, payloads still to be cut, and numbers
+   * that stand for that many bytes of the arena.
    */
-  private unchunked: (SharedBodies | undefined)[] = [];
-  private unchunkedKey: number[] = [];
-  private unchunkedCount = 0;
+  private pending: (Buffer | Uncut | number)[] = [];
+  private uncutCount = 0;
   private pendingCount = 0;
   private pendingBytes = 0;
   /** Headers and small payloads, written here as they come so that a message costs no buffer of its own. */
@@ -134,7 +145,7 @@ export class MessageWriter implements Flushable {
     return this.arena?.length ?? 0;
   }
 
-  /** @internal entries the pending lists have room for (what they hold between batches). */
+  /** @internal entries the pending list has room for (what it holds between batches). */
   get listRoom(): number {
     return this.pending.length;
   }
@@ -174,11 +185,8 @@ export class MessageWriter implements Flushable {
     // Not built yet: the flush cuts the payload into the batch as it copies it. A body
     // built here would live as long as the packet (the GOP cache: seconds), and only
     // a garbage collection of the old generation gives its memory back.
-    const at = this.pendingCount;
-    if (!this.enqueueSized(payload, chunkedLength(payload.length, key))) return false;
-    this.unchunked[at] = bodies;
-    this.unchunkedKey[at] = key;
-    this.unchunkedCount++;
+    if (!this.enqueueSized(new Uncut(payload, bodies, key, chunkedLength(payload.length, key)))) return false;
+    this.uncutCount++;
     return this.mediaQueued(1);
   }
 
@@ -222,7 +230,7 @@ export class MessageWriter implements Flushable {
     this.lastFlushAt = performance.now();
     if (this.writable) {
       const only = this.pending[0]!;
-      if (count === 1 && typeof only !== 'number' && this.unchunkedCount === 0) this.transport.write(only);
+      if (count === 1 && typeof only !== 'number' && this.uncutCount === 0) this.transport.write(only as Buffer);
       else this.writeGathered(count, total);
     }
     this.clearPending(count);
@@ -248,7 +256,7 @@ export class MessageWriter implements Flushable {
       for (let i = 0; i < count; i++) {
         const piece = pending[i]!;
         if (typeof piece !== 'number') {
-          const length = this.pieceLength(i, piece);
+          const length = piece.length;
           if (length > copyUpTo) gathered -= length;
         }
       }
@@ -273,15 +281,13 @@ export class MessageWriter implements Flushable {
           at += arena!.copy(out, at, from, from + piece);
         }
         from += piece;
-      } else if (whole || this.pieceLength(i, piece) <= copyUpTo) {
-        // A whole batch has no piece over copyUpTo: its lengths need not be worked out again.
-        const bodies = this.unchunkedCount > 0 ? this.unchunked[i] : undefined;
-        if (bodies === undefined) at += piece.copy(out, at);
-        else at = writeChunked(piece, this.unchunkedKey[i]!, out, at, bodies);
+      } else if (whole || piece.length <= copyUpTo) {
+        if (piece instanceof Uncut) at = writeChunked(piece.payload, piece.key, out, at, piece.bodies);
+        else at += piece.copy(out, at);
       } else {
         if (at > runStart) transport.write(out.subarray(runStart, at));
         runStart = at;
-        transport.write(this.bodyOf(i, piece));
+        transport.write(piece instanceof Uncut ? sharedBody(piece.bodies, piece.key, piece.payload) : piece);
       }
     }
     if (at > runStart) transport.write(runStart === 0 && at === out.length ? out : out.subarray(runStart, at));
@@ -290,33 +296,13 @@ export class MessageWriter implements Flushable {
     if (shared && transport.writableLength > 0) scratch = Buffer.allocUnsafeSlow(FIRST_SCRATCH);
   }
 
-  /** The bytes a pending buffer stands for: a payload still to be cut into chunks is longer than itself. */
-  private pieceLength(index: number, piece: Buffer): number {
-    if (this.unchunkedCount === 0 || this.unchunked[index] === undefined) return piece.length;
-    return chunkedLength(piece.length, this.unchunkedKey[index]!);
-  }
-
-  /** A pending piece as one buffer: a payload still to be cut gets its shared body. */
-  private bodyOf(index: number, piece: Buffer): Buffer {
-    const bodies = this.unchunkedCount > 0 ? this.unchunked[index] : undefined;
-    return bodies === undefined ? piece : sharedBody(bodies, this.unchunkedKey[index]!, piece);
-  }
-
   private clearPending(count: number): void {
     // The array keeps its capacity for the next batch; the buffers are let go.
     for (let i = 0; i < count; i++) this.pending[i] = 0;
-    if (this.unchunkedCount > 0) {
-      for (let i = 0; i < count; i++) this.unchunked[i] = undefined;
-      this.unchunkedCount = 0;
-    }
+    this.uncutCount = 0;
     // A new player's GOP burst fills batches of a few dozen messages, a steady batch holds a
-    // handful: lists grown for the burst are let go, as the arena is (the three lists held
-    // about 0.9 kB per player in a heap snapshot at 100 players).
-    if (this.pending.length > LIST_KEPT && count * 8 < this.pending.length) {
-      this.pending = [];
-      this.unchunked = [];
-      this.unchunkedKey = [];
-    }
+    // handful: a list grown for the burst is let go, as the arena is.
+    if (this.pending.length > LIST_KEPT && count * 8 < this.pending.length) this.pending = [];
     this.pendingCount = 0;
     this.pendingBytes = 0;
     // A burst (a new player's GOP) grows the arena; a steady batch a small part of it lets it go again.
@@ -366,17 +352,16 @@ export class MessageWriter implements Flushable {
   }
 
   private enqueue(bytes: Buffer, messages: number): boolean {
-    if (!this.enqueueSized(bytes, bytes.length)) return false;
+    if (!this.enqueueSized(bytes)) return false;
     this.messagesSent += messages;
     return true;
   }
 
-  /** Queues `bytes`, which stand for `length` bytes on the wire. */
-  private enqueueSized(bytes: Buffer, length: number): boolean {
+  private enqueueSized(piece: Buffer | Uncut): boolean {
     if (!this.writable) return false;
-    this.pending[this.pendingCount++] = bytes;
-    this.pendingBytes += length;
-    this.bytesSent += length;
+    this.pending[this.pendingCount++] = piece;
+    this.pendingBytes += piece.length;
+    this.bytesSent += piece.length;
     return true;
   }
 

@@ -175,7 +175,7 @@ test('a transport that throws while a batch is written is destroyed, and the oth
   t.deepEqual(decodeAll(healthy.writes).map((m) => m.payload[0]), [2]);
 });
 
-test('an arena and pending lists a burst grew are let go after a batch that needs little of them', async (t) => {
+test('an arena and pending list a burst grew are let go after a batch that needs little of them', async (t) => {
   const { writes, writer } = await justFlushed({ mediaFlushMs: 0 });
   // The arena holds chunk headers: a burst of many small messages (a new player's GOP) grows it.
   const audio = (i: number) => writer.sendShared(header(i * 23, MessageType.Audio), Buffer.alloc(10 + (i % 2), i % 256), new Map());
@@ -184,10 +184,10 @@ test('an arena and pending lists a burst grew are let go after a batch that need
   await nextTurn();
   audio(2000);
   t.true(writer.arenaBytes >= 8 * 1024, 'kept until a batch has used it');
-  t.true(writer.listRoom > 32, `the burst's lists (${writer.listRoom} entries) are kept too`);
+  t.true(writer.listRoom > 32, `the burst's list (${writer.listRoom} entries) is kept too`);
   await nextTurn();
   t.is(writer.arenaBytes, 0, 'a batch of one frame lets it go');
-  t.true(writer.listRoom <= 32, `and the lists (${writer.listRoom} entries)`);
+  t.true(writer.listRoom <= 32, `and the list (${writer.listRoom} entries)`);
   audio(2001);
   t.is(writer.arenaBytes, FIRST_ARENA, 'the next batch starts small');
   await nextTurn();
