@@ -31,6 +31,9 @@ export interface FanoutResult {
   /** Highest less lowest RSS sample in the measuring window: how far the collector's cycle moves it. */
   rssWindowSpreadMB: number;
   warmupSeconds: number;
+  /** Warm-up plays (one at a time, before the baseline) that got media, and the seconds they took. */
+  warmPlays: number;
+  warmPlaySeconds: number;
   /** RSS growth from no player to N, over N: the first player's one-off included. */
   memoryPerPlayerKB: number;
   /**
@@ -130,9 +133,24 @@ export interface FanoutOptions {
    * heap reaches its working size); that growth is not the players'.
    */
   warmupSeconds?: number;
+  /** Plays, one at a time, before the baseline (default `WARM_PLAYS`); 0 measures a process that has served nobody. */
+  warmPlays?: number;
 }
 
 const PUBLISHER_SETTLE_MS = 3_000;
+/**
+ * Plays, one at a time, each until its first media, before the baseline. A JIT compiles a
+ * path once it has run a few dozen times: the connect and play path of a Node.js server
+ * is compiled while the players of the measure connect (about 0.5 MB of code and
+ * feedback in an rxrtmp heap snapshot, the same at 50 players as at 200), which counts
+ * as 10 kB per player at 50 and 2.5 kB at 200 if the process has served nobody before.
+ * A server that has run for a while has paid it; one at a time, the plays leave no
+ * more memory behind than one player does.
+ */
+export const WARM_PLAYS = 50;
+const WARM_PLAY_TIMEOUT_MS = 5_000;
+/** From the last warm-up play to the baseline, at least: what the plays left behind is collected. */
+const WARM_SETTLE_MS = 5_000;
 const BASELINE_MS = 5_000;
 /** After the first player's first frame: its GOP burst leaves and the play path is compiled before its window. */
 const FIRST_PLAYER_SETTLE_MS = 2_000;
@@ -149,12 +167,28 @@ const ONE_PLAYER_MS = 10_000;
  */
 const PLAYERS_SETTLE_MS = 5_000;
 
+/** Plays `count` times, one at a time, each until its first media; returns how many got media. */
+async function playOneAtATime(url: string, count: number): Promise<number> {
+  let played = 0;
+  for (let i = 0; i < count; i++) {
+    const player = new Player(url);
+    const deadline = Date.now() + WARM_PLAY_TIMEOUT_MS;
+    while (player.progressAt === undefined && player.running && Date.now() < deadline) await sleep(20);
+    if (player.progressAt !== undefined) played++;
+    await player.stop();
+  }
+  return played;
+}
+
 export async function runFanout(peer: Peer, options: FanoutOptions): Promise<FanoutResult> {
   const warmupSeconds = options.warmupSeconds ?? 30;
   const publisher = await startPublisher(peer.url, PUBLISHER_SETTLE_MS);
   const players: Player[] = [];
   try {
-    await sleep(Math.max(0, warmupSeconds * 1000 - PUBLISHER_SETTLE_MS - BASELINE_MS));
+    const warmFrom = Date.now();
+    const warmPlays = await playOneAtATime(peer.url, options.warmPlays ?? WARM_PLAYS);
+    const warmPlaySeconds = (Date.now() - warmFrom) / 1000;
+    await sleep(Math.max(WARM_SETTLE_MS, warmupSeconds * 1000 - PUBLISHER_SETTLE_MS - BASELINE_MS - (Date.now() - warmFrom)));
     const baseline = watchRss(peer.pid);
     await sleep(BASELINE_MS);
     const rssBefore = median(baseline.stop());
@@ -226,6 +260,8 @@ export async function runFanout(peer: Peer, options: FanoutOptions): Promise<Fan
       rssWithPlayersMB: rssEnd / 1e6,
       rssWindowSpreadMB: (Math.max(...windowRss) - Math.min(...windowRss)) / 1e6,
       warmupSeconds,
+      warmPlays,
+      warmPlaySeconds,
       memoryPerPlayerKB: (rssEnd - rssBefore) / 1024 / options.players,
       memoryPerMorePlayerKB: options.players > 1 ? (rssEnd - rssWithOne) / 1024 / (options.players - 1) : NaN,
       firstPlayerMB: (rssWithOne - rssBefore) / 1e6,

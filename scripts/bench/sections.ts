@@ -97,8 +97,11 @@ export async function fanoutSection(missing: Missing, players: number[], seconds
     const columns = results.map((r) => r.server);
     const memory = (get: (r: FanoutResult) => number): (number | undefined)[] => medianOverRuns(runs, get);
     const eachRun = runs.map((each) => each.map((r) => (isSkipped(r) ? '-' : r.cpuMsPerMB.toFixed(1))).join(' / '));
+    // At 50 players what they hold (about 1 MB) is of the order of the collector's sawtooth: every run is shown.
+    const memoryEachRun = runs.map((each) => each.map((r) => (isSkipped(r) ? '-' : r.memoryPerMorePlayerKB.toFixed(0))).join(' / '));
     const rows: Row[] = [
       ...(repeat > 1 ? [{ label: `CPU ms per MB, each of ${repeat} runs`, cells: eachRun }] : []),
+      { label: 'warm-up plays, one at a time (s)', cells: pick(results, (r: FanoutResult) => `${r.warmPlays} (${r.warmPlaySeconds.toFixed(0)} s)`) },
       { label: 'players connected', cells: pick(results, (r: FanoutResult) => `${r.connected}/${r.players}`) },
       { label: 'window s', cells: pick(results, (r: FanoutResult) => r.windowSeconds) },
       { label: 'server CPU s', cells: pick(results, (r: FanoutResult) => r.cpuSeconds), digits: 2 },
@@ -112,6 +115,7 @@ export async function fanoutSection(missing: Missing, players: number[], seconds
       { label: `RSS with ${n} players MB (median)`, cells: memory((r) => r.rssWithPlayersMB) },
       { label: 'RSS spread in the window MB', cells: memory((r) => r.rssWindowSpreadMB) },
       { label: 'memory per player after the first KB', cells: memory((r) => r.memoryPerMorePlayerKB), digits: 0 },
+      ...(repeat > 1 ? [{ label: `  the same, each of ${repeat} runs`, cells: memoryEachRun }] : []),
       { label: "the first player's one-off MB", cells: memory((r) => r.firstPlayerMB), digits: 2 },
       { label: 'RSS growth / all players KB', cells: memory((r) => r.memoryPerPlayerKB), digits: 0 },
       { label: 'V8 young generation MB', cells: memory((r) => r.youngGenerationMB) },
