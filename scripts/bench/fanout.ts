@@ -142,8 +142,8 @@ const PUBLISHER_SETTLE_MS = 3_000;
  * Plays, one at a time, each until its first media, before the baseline. A JIT compiles a
  * path once it has run a few dozen times: the connect and play path of a Node.js server
  * is compiled while the players of the measure connect (about 0.5 MB of code and
- * feedback in an rxrtmp heap snapshot, the same at 50 players as at 200), which counts
- * as 10 kB per player at 50 and 2.5 kB at 200 if the process has served nobody before.
+ * feedback in an rxrtmp heap snapshot at 50 players against one), which counts as
+ * 10 kB per player at 50 if the process has served nobody before.
  * A server that has run for a while has paid it; one at a time, the plays leave no
  * more memory behind than one player does.
  */
