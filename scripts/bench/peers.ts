@@ -10,6 +10,7 @@ import { NGINX_BINARY as NGINX, NGINX_RTMP_MODULE as NGINX_RTMP, nginxConfig } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildChild, ChildBuild } from './build';
+import { npmStartCommand } from '../start-command';
 import { nodeMemory, NodeMemory, sleep } from './proc';
 
 /** Preloaded into the Node.js servers; see the file. */
@@ -85,26 +86,17 @@ async function launch(name: string, child: ChildProcess, port: number, dir: stri
 
 let build: ChildBuild | undefined;
 
-/** The V8 flags of `npm start` (package.json's start script), so that the bench measures the server as it is run. */
-export function npmStartNodeFlags(): string[] {
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const words = pkg.scripts.start.split(/\s+/);
-  const flags: string[] = [];
-  for (const word of words.slice(words[0] === 'node' ? 1 : words.length)) {
-    if (!word.startsWith('--')) break;
-    flags.push(word);
-  }
-  return flags;
-}
-
 async function startRxrtmp(options: PeerOptions): Promise<Peer> {
   build ??= buildChild();
   const port = await freePort();
   // RXRTMP_BENCH_NODE_ARGS, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', profiles the server child.
   const nodeArgs = (process.env.RXRTMP_BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-  const flags = options.nodeDefaults ? [] : npmStartNodeFlags();
+  // As `npm start` runs it (its V8 flags and malloc settings), or on Node's and glibc's defaults.
+  const start = npmStartCommand();
+  const flags = options.nodeDefaults ? [] : start.nodeFlags;
+  const startEnv = options.nodeDefaults ? {} : start.env;
   const args = ['--expose-gc', ...flags, '-r', MEMORY_PROBE, ...nodeArgs, build.entry, '--port', String(port), ...(options.gopCache === false ? ['--no-gop-cache'] : []), ...(options.mediaBatchFrom !== undefined ? ['--media-batch-from', String(options.mediaBatchFrom)] : [])];
-  const child = spawnWithFiles(process.execPath, args, { ...process.env, NODE_PATH: build.nodePath });
+  const child = spawnWithFiles(process.execPath, args, { ...process.env, ...startEnv, NODE_PATH: build.nodePath });
   const name = options.nodeDefaults ? 'rxrtmp (Node defaults)' : options.gopCache === false ? 'rxrtmp (no GOP cache)' : 'rxrtmp';
   return launch(name, child, port, undefined, true);
 }

@@ -5,21 +5,15 @@ import { join } from 'node:path';
 import { until } from '../helpers/raw-peer';
 import { freePort } from '../helpers/ports';
 import { readFileSync } from 'node:fs';
-
-/** package.json's start script as node arguments (its first word is `node`): what `npm start` runs. */
-function npmStartArgs(root: string): string[] {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const words = pkg.scripts.start.split(/\s+/);
-  if (words[0] !== 'node') throw new Error(`the start script does not start with node: ${pkg.scripts.start}`);
-  return words.slice(1);
-}
-
+import { npmStartCommand } from '../../scripts/start-command';
 
 test('npm start: serves RTMP and HTTP, logs connection events, and exits cleanly on SIGTERM', async (t) => {
   const [rtmpPort, httpPort] = [await freePort(), await freePort()];
   const root = join(__dirname, '..', '..');
-  const child = spawn(process.execPath, [...npmStartArgs(root), '--host', '127.0.0.1', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort)], {
+  const start = npmStartCommand(root);
+  const child = spawn(process.execPath, [...start.nodeArgs, '--host', '127.0.0.1', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort)], {
     cwd: root,
+    env: { ...process.env, ...start.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -30,6 +24,10 @@ test('npm start: serves RTMP and HTTP, logs connection events, and exits cleanly
     await until(() => log.includes('http listening'), 20_000);
     const health = (await (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).json()) as { ok: boolean };
     t.true(health.ok);
+    // The malloc settings of the start script reach the server (glibc reads them at start-up).
+    const environ = readFileSync(`/proc/${child.pid}/environ`, 'latin1').split('\0');
+    for (const [name, value] of Object.entries(start.env)) t.true(environ.includes(`${name}=${value}`), `${name} is set`);
+    t.true(Object.keys(start.env).length > 0);
 
     await new Promise((resolve) => execFile('rtmpdump', ['-r', `rtmp://127.0.0.1:${rtmpPort}/demo/x`, '-o', '/dev/null', '-m', '2'], { timeout: 10_000 }, resolve));
     await until(() => /conn 1 .* closed/.test(log), 5_000);
