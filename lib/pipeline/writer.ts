@@ -103,7 +103,6 @@ export class MessageWriter implements Flushable {
    * that stand for that many bytes of the arena.
    */
   private pending: (Buffer | Uncut | number)[] = [];
-  private uncutCount = 0;
   private pendingCount = 0;
   private pendingBytes = 0;
   /** Headers and small payloads, written here as they come so that a message costs no buffer of its own. */
@@ -186,7 +185,6 @@ export class MessageWriter implements Flushable {
     // built here would live as long as the packet (the GOP cache: seconds), and only
     // a garbage collection of the old generation gives its memory back.
     if (!this.enqueueSized(new Uncut(payload, bodies, key, chunkedLength(payload.length, key)))) return false;
-    this.uncutCount++;
     return this.mediaQueued(1);
   }
 
@@ -230,7 +228,7 @@ export class MessageWriter implements Flushable {
     this.lastFlushAt = performance.now();
     if (this.writable) {
       const only = this.pending[0]!;
-      if (count === 1 && typeof only !== 'number' && this.uncutCount === 0) this.transport.write(only as Buffer);
+      if (count === 1 && typeof only !== 'number' && !(only instanceof Uncut)) this.transport.write(only);
       else this.writeGathered(count, total);
     }
     this.clearPending(count);
@@ -299,7 +297,6 @@ export class MessageWriter implements Flushable {
   private clearPending(count: number): void {
     // The array keeps its capacity for the next batch; the buffers are let go.
     for (let i = 0; i < count; i++) this.pending[i] = 0;
-    this.uncutCount = 0;
     // A new player's GOP burst fills batches of a few dozen messages, a steady batch holds a
     // handful: a list grown for the burst is let go, as the arena is.
     if (this.pending.length > LIST_KEPT && count * 8 < this.pending.length) this.pending = [];
