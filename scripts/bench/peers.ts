@@ -167,9 +167,26 @@ export function startPeer(kind: PeerKind, options: PeerOptions = {}): Promise<Pe
   }
 }
 
-/** Why a peer cannot run here, or undefined when it can. */
+const nginxInstalled = (): boolean => existsSync(NGINX) && existsSync(NGINX_RTMP);
+
+/** Installs nginx and libnginx-mod-rtmp with apt-get when they are missing and we may (root, Debian). */
+export function ensureNginx(): string | undefined {
+  if (nginxInstalled()) return undefined;
+  const apt = '/usr/bin/apt-get';
+  if (process.getuid?.() !== 0 || !existsSync(apt)) return 'nginx or libnginx-mod-rtmp not installed (apt-get install nginx libnginx-mod-rtmp)';
+  try {
+    const quiet = { stdio: 'pipe' as const, timeout: 600_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } };
+    execFileSync(apt, ['update'], quiet);
+    execFileSync(apt, ['install', '-y', 'nginx', 'libnginx-mod-rtmp'], quiet);
+  } catch (error) {
+    return `apt-get install nginx libnginx-mod-rtmp failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+  }
+  return nginxInstalled() ? undefined : 'nginx or libnginx-mod-rtmp did not install';
+}
+
+/** Why a peer cannot run here (after trying to install it), or undefined when it can. */
 export function unavailable(kind: PeerKind): string | undefined {
-  if (kind === 'nginx' && !(existsSync(NGINX) && existsSync(NGINX_RTMP))) return 'nginx or libnginx-mod-rtmp not installed (apt-get install nginx libnginx-mod-rtmp)';
+  if (kind === 'nginx') return ensureNginx();
   if (kind === 'nms') return ensureNms();
   return undefined;
 }
