@@ -133,13 +133,16 @@ process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 `;
 
+/** An install's failure in one line: execFileSync's message carries the whole stderr after it. */
+const firstLine = (error: unknown): string => (error instanceof Error ? error.message.split('\n')[0]! : String(error));
+
 /** Installs node-media-server@4 into a temp dir once; afterwards it is reused. */
 export function ensureNms(): string | undefined {
   if (!existsSync(NMS_PACKAGE)) {
     try {
       execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', NMS_DIR, 'node-media-server@4'], { stdio: 'pipe', timeout: 240_000 });
     } catch (error) {
-      return `npm install node-media-server@4 failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+      return `npm install node-media-server@4 failed: ${firstLine(error)}`;
     }
   }
   if (!existsSync(NMS_PACKAGE)) return 'node-media-server did not install';
@@ -179,7 +182,7 @@ export function ensureNginx(): string | undefined {
     execFileSync(apt, ['update'], quiet);
     execFileSync(apt, ['install', '-y', 'nginx', 'libnginx-mod-rtmp'], quiet);
   } catch (error) {
-    return `apt-get install nginx libnginx-mod-rtmp failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+    return `apt-get install nginx libnginx-mod-rtmp failed: ${firstLine(error)}`;
   }
   return nginxInstalled() ? undefined : 'nginx or libnginx-mod-rtmp did not install';
 }
