@@ -44,6 +44,7 @@ export function installLive(server: RtmpServer, options: LiveAppOptions = {}): L
     const entry = publishing.get(stream);
     if (entry === undefined) return;
     publishing.delete(stream);
+    stream.readPacing = undefined;
     entry.unsubscribe();
     entry.recorder?.close();
     const live = registry.get(stream.connection.app!, stream.name ?? '');
@@ -57,6 +58,8 @@ export function installLive(server: RtmpServer, options: LiveAppOptions = {}): L
       const result = registry.publish(app, request.streamName, stream);
       if ('reject' in result) return { reject: result.reject, code: 'NetStream.Publish.BadName' };
       const live = result.stream;
+      // While the stream batches, its publisher is read once per tick of it.
+      stream.readPacing = live.batch;
       const entry: { unsubscribe(): void; recorder?: FlvRecorder } = { unsubscribe: () => undefined };
       const recording = request.publishType !== 'live' || autoRecord.has(app);
       // The file opens with the first packet, so that the publisher's onMetaData (sent after publish) heads it.

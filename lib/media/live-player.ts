@@ -1,4 +1,5 @@
 import { MessageType } from '../protocol/message';
+import type { MediaBatch } from '../pipeline/media-tick';
 import type { NetStream } from '../session/net-stream';
 import type { MediaPacket } from './packet';
 
@@ -45,13 +46,14 @@ export class LivePlayer {
   }
 
   /** Decoder configuration and metadata: always sent, whatever the queue. */
-  sendHeader(packet: MediaPacket): void {
-    this.write(packet, true);
+  sendHeader(packet: MediaPacket, batch?: MediaBatch): void {
+    this.write(packet, true, batch);
   }
 
-  deliver(packet: MediaPacket): void {
+  /** `batch` is the live stream's: its players' media waits for its tick while it batches. */
+  deliver(packet: MediaPacket, batch?: MediaBatch): void {
     if (this.paused) return;
-    if (packet.sequenceHeader) return this.write(packet, true);
+    if (packet.sequenceHeader) return this.write(packet, true, batch);
     const queued = this.stream.queuedBytes;
     if (this.tooSlow(queued)) return;
     const behind = queued > this.limits.maxQueueBytes;
@@ -62,14 +64,14 @@ export class LivePlayer {
         return;
       }
       this.waitingForKey = false;
-      return this.write(packet);
+      return this.write(packet, false, batch);
     }
     // Audio and data: held back until video starts, dropped only when far behind.
     if ((this.waitingForKey && this.hasVideo()) || queued > 2 * this.limits.maxQueueBytes) {
       this.stats.dropped++;
       return;
     }
-    this.write(packet);
+    this.write(packet, false, batch);
   }
 
   private tooSlow(queued: number): boolean {
@@ -86,7 +88,7 @@ export class LivePlayer {
     return false;
   }
 
-  private write(packet: MediaPacket, header = false): void {
+  private write(packet: MediaPacket, header: boolean, batch: MediaBatch | undefined): void {
     let time: number;
     if (header) {
       // Headers belong to no point in time: they go out at the player's present.
@@ -97,7 +99,7 @@ export class LivePlayer {
       time = Math.max(this.lastTime.get(packet.track) ?? 0, packet.time - this.base, 0);
       this.lastTime.set(packet.track, time);
     }
-    this.stream.sendSharedMedia(packet.typeId, time % 0x100000000, packet.payload, packet.bodies);
+    this.stream.sendSharedMedia(packet.typeId, time % 0x100000000, packet.payload, packet.bodies, batch);
     this.stats.sent++;
   }
 }

@@ -3,6 +3,7 @@ import { AmfValue } from '../protocol/amf/values';
 import { decodeData, encodeData, metadataFromSetDataFrame } from '../protocol/commands';
 import { splitAggregate } from '../protocol/flv';
 import { MessageType, RtmpMessage } from '../protocol/message';
+import { MediaBatch, MediaBatchOptions } from '../pipeline/media-tick';
 import { GopCache, GopCacheLimits } from './gop-cache';
 import type { LivePlayer } from './live-player';
 import { makePacket, MediaPacket, MediaTypeId } from './packet';
@@ -12,6 +13,8 @@ export interface LiveStreamOptions {
   /** Keep the last group of pictures so new players start at once (off: they wait for the next key frame). */
   gopCache: boolean;
   gop: GopCacheLimits;
+  /** When the stream's media to its players waits for its own tick (a fan-out); none: never. */
+  batch?: MediaBatchOptions;
 }
 
 export type LiveStreamState = 'idle' | 'live' | 'orphaned';
@@ -38,6 +41,8 @@ export class LiveStream {
   private metadataValues: AmfValue[] | undefined;
   private readonly headers = new Map<string, MediaPacket>();
   private readonly gop: GopCache;
+  /** This stream's batching: whether its players' media waits for its tick, decided by its own rate. */
+  readonly batch: MediaBatch | undefined;
   private readonly info = new StreamInfoTracker();
   private readonly taps = new Subject<MediaPacket>();
   private readonly audience = new BehaviorSubject<Audience>({ players: 0, active: 0 });
@@ -58,6 +63,7 @@ export class LiveStream {
     private readonly now: () => number = Date.now,
   ) {
     this.gop = new GopCache(options.gop);
+    this.batch = options.batch !== undefined && options.batch.flushMs > 0 ? new MediaBatch(options.batch) : undefined;
   }
 
   get key(): string {
@@ -168,10 +174,10 @@ export class LiveStream {
 
   /** Sends a new player what it needs before live packets: metadata, sequence headers, the last GOP. */
   startPlayer(player: LivePlayer): void {
-    if (this.metadataPacket) player.sendHeader(this.metadataPacket);
-    for (const header of this.headers.values()) player.sendHeader(header);
+    if (this.metadataPacket) player.sendHeader(this.metadataPacket, this.batch);
+    for (const header of this.headers.values()) player.sendHeader(header, this.batch);
     player.restart();
-    if (this.options.gopCache) for (const packet of this.gop.snapshot) player.deliver(packet);
+    if (this.options.gopCache) for (const packet of this.gop.snapshot) player.deliver(packet, this.batch);
   }
 
   private timeline(raw: number, kind: string): number {
@@ -197,9 +203,10 @@ export class LiveStream {
     if (typeId === MessageType.Video) this.videoSeen = true;
     if (typeId !== MessageType.DataAmf0) this.info.packet(packet);
     if (this.options.gopCache && !isMetadata) this.gop.add(packet);
+    const batch = this.batch;
     for (const player of this.players) {
-      if (isMetadata) player.sendHeader(packet);
-      else player.deliver(packet);
+      if (isMetadata) player.sendHeader(packet, batch);
+      else player.deliver(packet, batch);
     }
     this.taps.next(packet);
   }

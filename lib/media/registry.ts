@@ -14,6 +14,19 @@ export interface LiveOptions {
   failoverGrace: number;
   /** Whether a second publisher may take a name that is live; by default it is refused with Publish.BadName. */
   takeover: boolean;
+  /**
+   * How long a stream's media to its players may wait for the media after it, so that
+   * both leave in one system call (ms), once that stream sends `mediaBatchFrom` media
+   * messages a second to its players together (a fan-out). Fan-out cost is mostly system
+   * calls: batching halves a 200-player stream's CPU per delivered MB, and costs that
+   * stream's players this much latency at most; no other stream's. A stream that
+   * batches also has its publisher read once per tick (`PacedInput`), and its flush
+   * runs in slices so that other streams' media and commands are not held behind it.
+   * A player's first frame is never held. 0: never batch.
+   */
+  mediaFlushMs: number;
+  /** Media messages a second, to one stream's players together, from which it batches. 2000 is about 30 players of a 30 fps audio and video stream. */
+  mediaBatchFrom: number;
 }
 
 export const defaultLiveOptions: LiveOptions = {
@@ -22,6 +35,8 @@ export const defaultLiveOptions: LiveOptions = {
   player: { maxQueueBytes: 2 * 1024 * 1024, maxBehindMs: 10_000 },
   failoverGrace: 10_000,
   takeover: false,
+  mediaFlushMs: 100,
+  mediaBatchFrom: 2_000,
 };
 
 export type LiveEvent =
@@ -77,7 +92,11 @@ export class LiveRegistry {
     const key = `${app}/${streamNameOf(name)}`;
     let live = this.streams.get(key);
     if (live === undefined) {
-      live = new LiveStream(app, streamNameOf(name), { gopCache: this.options.gopCache, gop: this.options.gop });
+      live = new LiveStream(app, streamNameOf(name), {
+        gopCache: this.options.gopCache,
+        gop: this.options.gop,
+        batch: { flushMs: this.options.mediaFlushMs, from: this.options.mediaBatchFrom },
+      });
       this.streams.set(key, live);
     }
     return live;

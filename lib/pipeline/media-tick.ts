@@ -8,61 +8,64 @@ export interface Flushable {
 }
 
 /**
- * The writers waiting for one flush. The list is swapped for a spare one while it
- * flushes (a flush may queue more: that lands in the next batch) and kept, with its
+ * The writers waiting for one flush. The list is swapped for a spare one when a flush
+ * takes it (a flush may queue more: that lands in the next batch) and kept, with its
  * room, for the flush after: a fan-out flushes every player each time, and a `Set`
  * emptied with `clear()` gives its table up and grows it again, step by step, on
  * every tick. A writer can be listed twice (queued again after another flush took its
  * bytes): its second flush finds nothing to write.
+ *
+ * A flush may stop at a deadline and go on where it stopped at the next call: a stream
+ * with hundreds of players must not hold the event loop, and with it every other
+ * stream's media and every command, for the whole of its batch.
  */
 class WaitingWriters {
   private writers: (Flushable | undefined)[] = [];
   private count = 0;
   private spare: (Flushable | undefined)[] = [];
+  private draining: (Flushable | undefined)[] = [];
+  private drainAt = 0;
+  private drainCount = 0;
 
   add(writer: Flushable): void {
     this.writers[this.count++] = writer;
   }
 
-  flush(): void {
-    const writers = this.writers;
-    const count = this.count;
-    this.writers = this.spare;
-    this.count = 0;
-    for (let i = 0; i < count; i++) {
-      const writer = writers[i]!;
-      writers[i] = undefined;
+  /** Writers listed and not flushed yet, those of a batch being flushed included. */
+  get waiting(): number {
+    return this.count + this.drainCount - this.drainAt;
+  }
+
+  /**
+   * Flushes the writers listed before the call (or what an earlier call left of its
+   * batch) until `deadline` (performance.now() ms) has passed; true once that batch is done.
+   */
+  flush(deadline = Number.POSITIVE_INFINITY): boolean {
+    if (this.drainAt === this.drainCount) {
+      this.draining = this.writers;
+      this.drainCount = this.count;
+      this.drainAt = 0;
+      this.writers = this.spare;
+      this.count = 0;
+    }
+    const writers = this.draining;
+    while (this.drainAt < this.drainCount) {
+      const writer = writers[this.drainAt]!;
+      writers[this.drainAt++] = undefined;
       try {
         writer.flush();
       } catch (error) {
         // One broken transport must not keep the others' bytes back, nor throw out of a timer.
         writer.abort(error);
       }
+      if (deadline !== Number.POSITIVE_INFINITY && this.drainAt < this.drainCount && performance.now() >= deadline) return false;
     }
     this.spare = writers;
+    this.draining = [];
+    this.drainAt = 0;
+    this.drainCount = 0;
+    return true;
   }
-}
-
-/**
- * Media messages this process sends per second, over the last second or so. Batching
- * pays only when there are many (a fan-out); a handful of players keep per-turn
- * writes and their latency. Counting messages, not writes, keeps batching from
- * switching itself off.
- */
-const mediaRate = { count: 0, since: 0, perSecond: 0 };
-
-export function countMedia(messages: number): void {
-  mediaRate.count += messages;
-}
-
-export function mediaPerSecond(now: number = performance.now()): number {
-  const elapsed = now - mediaRate.since;
-  if (elapsed >= 1_000) {
-    mediaRate.perSecond = elapsed < 2_000 ? (mediaRate.count * 1_000) / elapsed : 0;
-    mediaRate.count = 0;
-    mediaRate.since = now;
-  }
-  return mediaRate.perSecond;
 }
 
 /** Writers that flush at the end of this event-loop turn: one callback for them all, not one per peer. */
@@ -89,20 +92,33 @@ export interface HeldInput {
 }
 
 /**
- * The media tick: writers whose media waits for it, and publishers' transports whose
- * reading waits for it. When it fires, the held transports read first (what their
- * peers sent meanwhile is processed in this turn's I/O phase), then every waiting
- * writer flushes, at the end of the same turn: media read at a tick leaves at that
- * tick, so reading late adds no latency to what batching costs already.
+ * How long one turn of a tick's flush may run (ms) before it yields to the event loop
+ * and goes on in the next turn. Between its slices other streams' reads, their
+ * end-of-turn flushes and commands run, so a big fan-out adds about this much to their
+ * latency rather than the time its whole batch takes.
+ */
+export const FLUSH_SLICE_MS = 2;
+
+/**
+ * One stream's media tick: the writers of its players whose media waits for it, and
+ * its publisher's transport, whose reading waits for it. When it fires, the held
+ * transport reads first (what its peer sent meanwhile is processed in this turn's I/O
+ * phase), then every waiting writer flushes, from the end of the same turn: media read
+ * at a tick leaves at that tick, so reading late adds no latency to what batching
+ * costs already. The flush runs in slices of `sliceMs`.
  */
 export class MediaTick {
   private readonly writers = new WaitingWriters();
-  private held = new Set<HeldInput>();
+  private held: HeldInput[] = [];
   private armed = false;
   /** Between a tick that resumed reading and the flush at the end of its turn. */
   private bursting = false;
+  private continuing = false;
 
-  constructor(readonly periodMs: number) {}
+  constructor(
+    readonly periodMs: number,
+    private readonly sliceMs = FLUSH_SLICE_MS,
+  ) {}
 
   add(writer: Flushable): void {
     this.writers.add(writer);
@@ -111,8 +127,13 @@ export class MediaTick {
   }
 
   hold(input: HeldInput): void {
-    this.held.add(input);
+    if (!this.held.includes(input)) this.held.push(input);
     this.arm();
+  }
+
+  /** @internal writers waiting for this tick. */
+  get waiting(): number {
+    return this.writers.waiting;
   }
 
   private arm(): void {
@@ -123,9 +144,9 @@ export class MediaTick {
 
   private readonly fire = (): void => {
     this.armed = false;
-    if (this.held.size === 0) return this.flushAll();
+    if (this.held.length === 0) return this.flushAll();
     const held = this.held;
-    this.held = new Set();
+    this.held = [];
     this.bursting = true;
     for (const input of held) input.resume();
     // setImmediate runs after the poll phase in which the resumed transports read.
@@ -134,20 +155,73 @@ export class MediaTick {
 
   private readonly flushAll = (): void => {
     this.bursting = false;
-    this.writers.flush();
+    this.drain();
+  };
+
+  private drain(): void {
+    if (this.writers.flush(performance.now() + this.sliceMs) || this.continuing) return;
+    this.continuing = true;
+    setImmediate(this.continueDrain);
+  }
+
+  private readonly continueDrain = (): void => {
+    this.continuing = false;
+    this.drain();
   };
 }
 
-const ticks = new Map<number, MediaTick>();
+export interface MediaBatchOptions {
+  /** How long a player's media may wait for the media after it (ms); 0 never batches. */
+  flushMs: number;
+  /** Media messages a second, to the stream's players together, from which the stream batches. */
+  from: number;
+}
 
-/** The process's media tick of this period: writers and inputs with one period share one timer. */
-export function mediaTick(periodMs: number): MediaTick {
-  let tick = ticks.get(periodMs);
-  if (tick === undefined) {
-    tick = new MediaTick(periodMs);
-    ticks.set(periodMs, tick);
+/**
+ * Whether one stream batches, and the tick it batches on. Batching pays where one
+ * stream sends many messages a second (a fan-out: every packet goes to every player),
+ * and costs that stream, and only that stream, up to `flushMs` of latency: streams with
+ * few players, rendered streams and commands never wait for another stream's tick.
+ * The rate counts messages sent to the stream's players over the last second or so.
+ */
+export class MediaBatch {
+  private count = 0;
+  private since = performance.now();
+  private perSecond = 0;
+  private ownTick: MediaTick | undefined;
+
+  constructor(readonly options: MediaBatchOptions) {}
+
+  get periodMs(): number {
+    return this.options.flushMs;
   }
-  return tick;
+
+  /** Media messages just sent to one of the stream's players. */
+  counted(messages: number): void {
+    this.count += messages;
+  }
+
+  /** Whether the stream's media waits for its tick now. */
+  active(now: number = performance.now()): boolean {
+    if (this.options.flushMs <= 0) return false;
+    const elapsed = now - this.since;
+    if (elapsed >= 1_000) {
+      this.perSecond = elapsed < 2_000 ? (this.count * 1_000) / elapsed : 0;
+      this.count = 0;
+      this.since = now;
+    }
+    return this.perSecond >= this.options.from;
+  }
+
+  /** Media messages a second to the stream's players, as of the last whole second measured. */
+  get messagesPerSecond(): number {
+    return this.perSecond;
+  }
+
+  get tick(): MediaTick {
+    this.ownTick ??= new MediaTick(this.options.flushMs);
+    return this.ownTick;
+  }
 }
 
 /**
@@ -160,38 +234,34 @@ export const PACED_BURST_LIMIT = 96 * 1024;
 /** How long a publisher that sent a burst over the limit is read freely before pacing is tried again (ms). */
 const UNPACED_FOR_MS = 2_000;
 
-export interface PacedInputOptions {
-  /** The media tick's period (ms); 0 turns pacing off. */
-  periodMs: number;
-  /** Media messages per second, process-wide, from which reading is paced (as `mediaBatchFrom`). */
-  from: number;
-}
-
 /**
- * Reads a publisher's transport once per media tick while the process fans media out.
- * Each read wakes the event loop and costs more in Node's stream machinery than the
- * few kilobytes it brings (a publisher at 2.6 Mbit/s is read about 110 times a
- * second); left in the kernel until the tick, the same bytes come in two or three
- * reads. Below the fan-out threshold, and for fast publishers, reading is not held.
+ * Reads a publisher's transport once per tick of the stream it feeds while that stream
+ * batches (a fan-out). Each read wakes the event loop and costs more in Node's stream
+ * machinery than the few kilobytes it brings (a publisher at 2.6 Mbit/s is read about
+ * 110 times a second); left in the kernel until the tick, the same bytes come in two or
+ * three reads and leave with that tick's flush. A publisher whose stream does not
+ * batch, and a fast publisher, are read as their bytes come.
  */
 export class PacedInput implements HeldInput {
   private burstBytes = 0;
   private settling = false;
   private unpacedUntil = 0;
-  private readonly tick: MediaTick | undefined;
 
   constructor(
     private readonly transport: Readable,
-    private readonly options: PacedInputOptions,
-  ) {
-    this.tick = options.periodMs > 0 ? mediaTick(options.periodMs) : undefined;
-  }
+    /** The batch of the stream this transport feeds, if it feeds one. */
+    private readonly batchOf: () => MediaBatch | undefined,
+  ) {}
 
   /** Every read from the transport: at the end of its turn the transport may be held until the tick. */
   read(bytes: number): void {
-    if (this.tick === undefined) return;
     this.burstBytes += bytes;
     if (this.settling) return;
+    // A stream that does not batch costs its publisher's reads nothing more.
+    if (!(this.batchOf()?.active() ?? false)) {
+      this.burstBytes = 0;
+      return;
+    }
     this.settling = true;
     setImmediate(this.settle);
   }
@@ -206,8 +276,10 @@ export class PacedInput implements HeldInput {
     this.burstBytes = 0;
     const now = performance.now();
     if (burst >= PACED_BURST_LIMIT) this.unpacedUntil = now + UNPACED_FOR_MS;
-    if (this.transport.destroyed || now < this.unpacedUntil || mediaPerSecond(now) < this.options.from) return;
+    if (this.transport.destroyed || now < this.unpacedUntil) return;
+    const batch = this.batchOf();
+    if (batch === undefined || !batch.active(now)) return;
     this.transport.pause();
-    this.tick!.hold(this);
+    batch.tick.hold(this);
   };
 }

@@ -5,7 +5,7 @@ import { ChunkEncoder, MAX_FIRST_HEADER } from '../protocol/chunk/encoder';
 import { bodyKey, chunkedLength, SharedBodies, sharedBody, writeChunked } from './bodies';
 import { encodeControl } from '../protocol/control';
 import { RtmpMessage } from '../protocol/message';
-import { countMedia, Flushable, MediaTick, mediaPerSecond, mediaTick, TurnFlush } from './media-tick';
+import { Flushable, MediaBatch, TurnFlush } from './media-tick';
 
 /** Arena ranges up to this size (chunk headers) are copied byte by byte. */
 const SMALL_RANGE = 64;
@@ -73,25 +73,12 @@ const FLUSH_BYTES = 64 * 1024;
 
 const turnFlush = new TurnFlush();
 
-export interface MessageWriterOptions {
-  /**
-   * How long media may wait for later media to the same peer so that both leave in one
-   * system call (ms), once the process sends `mediaBatchFrom` media messages a second
-   * or more. 0, or a quieter process, sends each turn's media at the end of that turn.
-   * Anything else (commands, control, status) always leaves at the end of the turn,
-   * and so does the first media after a pause of this long, so a new player's first
-   * frame is never held back.
-   */
-  mediaFlushMs?: number;
-  /** Media messages per second, process-wide, from which media waits up to `mediaFlushMs`. */
-  mediaBatchFrom?: number;
-}
-
 /**
  * The outgoing half of a connection: chunk-encodes messages and writes them to the
  * transport. Bytes are gathered in a queue of our own and handed over in one write:
- * commands and control at the end of the event-loop turn, media at the next media
- * tick. Fan-out cost is dominated by system calls, so fewer and larger writes are
+ * commands and control at the end of the event-loop turn, and so media, unless the
+ * stream it belongs to batches (`MediaBatch`, a fan-out): then it waits for that
+ * stream's tick. Fan-out cost is dominated by system calls, so fewer and larger writes are
  * what keeps a busy server cheap (see the README's figures).
  */
 export class MessageWriter implements Flushable {
@@ -112,18 +99,11 @@ export class MessageWriter implements Flushable {
   private readonly reusesScratch: boolean;
   private lastFlushAt = -Infinity;
   private scheduled = Scheduled.None;
-  private readonly mediaFlushMs: number;
-  private readonly mediaBatchFrom: number;
+  /** The batch whose tick this writer waits for, while `scheduled` is `Tick`. */
+  private waitingOn: MediaBatch | undefined;
   private readonly turn = turnFlush;
-  private readonly tick: MediaTick;
 
-  constructor(
-    private readonly transport: Duplex,
-    options: MessageWriterOptions = {},
-  ) {
-    this.mediaFlushMs = Math.max(0, options.mediaFlushMs ?? 0);
-    this.mediaBatchFrom = options.mediaBatchFrom ?? 0;
-    this.tick = mediaTick(this.mediaFlushMs);
+  constructor(private readonly transport: Duplex) {
     this.reusesScratch = transport instanceof Socket && !(transport instanceof TLSSocket);
   }
 
@@ -166,26 +146,27 @@ export class MessageWriter implements Flushable {
   /**
    * Sends media whose chunk body is shared with other peers: only the first chunk
    * header is ours. `bodies` caches the shared bytes by chunk size and chunk stream,
-   * so the first peer to need a layout builds it and the rest reuse it.
+   * so the first peer to need a layout builds it and the rest reuse it. `batch` is the
+   * stream's, when it has one: while it batches, the message may wait for its tick.
    */
-  sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, bodies: SharedBodies): boolean {
+  sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, bodies: SharedBodies, batch?: MediaBatch): boolean {
     if (!this.writable) return false;
     const chunkSize = this.encoder.chunkSize;
     const arena = this.arenaWithRoom(MAX_FIRST_HEADER);
     const start = this.arenaUsed;
     const end = this.encoder.writeHeader(header, payload.length, arena, start);
-    if (end < 0) return this.writeMedia(this.encoder.encode({ ...header, payload }), 1);
+    if (end < 0) return this.writeMedia(this.encoder.encode({ ...header, payload }), batch);
     this.enqueueArena(end - start);
     // A payload that fits one chunk is its own body; the flush copies it in beside its header.
-    if (payload.length <= chunkSize) return this.writeMedia(payload, 1);
+    if (payload.length <= chunkSize) return this.writeMedia(payload, batch);
     const key = bodyKey(chunkSize, header.chunkStreamId);
     const body = bodies.get(key);
-    if (body !== undefined) return this.writeMedia(body, 1);
+    if (body !== undefined) return this.writeMedia(body, batch);
     // Not built yet: the flush cuts the payload into the batch as it copies it. A body
     // built here would live as long as the packet (the GOP cache: seconds), and only
     // a garbage collection of the old generation gives its memory back.
     if (!this.enqueueSized(new Uncut(payload, bodies, key, chunkedLength(payload.length, key)))) return false;
-    return this.mediaQueued(1);
+    return this.mediaQueued(batch);
   }
 
   /** Sends Set Chunk Size and switches to the new size for everything after it. */
@@ -201,6 +182,7 @@ export class MessageWriter implements Flushable {
       this.flush();
     } else if (this.scheduled !== Scheduled.Turn) {
       this.scheduled = Scheduled.Turn;
+      this.waitingOn = undefined;
       this.turn.add(this);
     }
     return this.belowHighWater();
@@ -216,6 +198,7 @@ export class MessageWriter implements Flushable {
   abort(error: unknown): void {
     this.clearPending(this.pendingCount);
     this.scheduled = Scheduled.None;
+    this.waitingOn = undefined;
     this.transport.destroy(error instanceof Error ? error : new Error(String(error)));
   }
 
@@ -225,6 +208,7 @@ export class MessageWriter implements Flushable {
     if (count === 0) return;
     const total = this.pendingBytes;
     this.scheduled = Scheduled.None;
+    this.waitingOn = undefined;
     this.lastFlushAt = performance.now();
     if (this.writable) {
       const only = this.pending[0]!;
@@ -327,23 +311,31 @@ export class MessageWriter implements Flushable {
     else this.pending[this.pendingCount++] = bytes;
   }
 
-  private writeMedia(bytes: Buffer, messages: number): boolean {
+  private writeMedia(bytes: Buffer, batch: MediaBatch | undefined): boolean {
     if (!this.enqueue(bytes, 0)) return false;
-    return this.mediaQueued(messages);
+    return this.mediaQueued(batch);
   }
 
-  /** Counts media just queued and decides when it leaves. */
-  private mediaQueued(messages: number): boolean {
-    this.messagesSent += messages;
-    countMedia(messages);
+  /** Counts a media message just queued and decides when it leaves. */
+  private mediaQueued(batch: MediaBatch | undefined): boolean {
+    this.messagesSent++;
+    batch?.counted(1);
     if (this.pendingBytes >= FLUSH_BYTES) {
       this.flush();
-    } else if (this.scheduled === Scheduled.None) {
-      // Decided once per batch: the clock and the set are not touched for every message.
+    } else if (this.scheduled === Scheduled.None || (this.scheduled === Scheduled.Tick && batch !== this.waitingOn)) {
+      // Decided once per batch and stream: the clock is not read for every message.
+      // The first media after a quiet spell (a new player's first frame) never waits.
       const at = performance.now();
-      const now = this.mediaFlushMs === 0 || at - this.lastFlushAt >= this.mediaFlushMs || mediaPerSecond(at) < this.mediaBatchFrom;
-      this.scheduled = now ? Scheduled.Turn : Scheduled.Tick;
-      (now ? this.turn : this.tick).add(this);
+      if (batch !== undefined && this.scheduled === Scheduled.None && at - this.lastFlushAt < batch.periodMs && batch.active(at)) {
+        this.scheduled = Scheduled.Tick;
+        this.waitingOn = batch;
+        batch.tick.add(this);
+      } else {
+        // Media of a stream that does not batch takes whatever waits for a tick with it.
+        this.scheduled = Scheduled.Turn;
+        this.waitingOn = undefined;
+        this.turn.add(this);
+      }
     }
     return this.belowHighWater();
   }

@@ -10,7 +10,7 @@ import { ConnectProperties, NetCommand, parseNetCommand, status } from '../proto
 import { CommandQueue } from '../pipeline/dispatch';
 import { receiveMessages } from '../pipeline/inbound';
 import { isCommandMessage, isControlMessage, isDataMessage, isMediaMessage } from '../pipeline/kinds';
-import { PacedInput } from '../pipeline/media-tick';
+import { MediaBatch, PacedInput } from '../pipeline/media-tick';
 import { MessageWriter } from '../pipeline/writer';
 import { CallDispatcher } from './calls';
 import { courtesyAnswers, isCourtesyCommand } from './courtesy';
@@ -77,7 +77,7 @@ export class Connection {
     parent?: AnyActorRef,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.writer = new MessageWriter(transport, { mediaFlushMs: options.mediaFlushMs, mediaBatchFrom: options.mediaBatchFrom });
+    this.writer = new MessageWriter(transport);
     this.actor = createActor(connectionMachine, {
       input: { id, remoteAddress, timeouts: { handshake: options.handshakeTimeout, connect: options.connectTimeout } },
       ...(options.clock ? { clock: options.clock } : parent ? { parent } : {}),
@@ -248,9 +248,15 @@ export class Connection {
     if (isControlMessage(message)) this.upkeep.handle(decodeControl(message.typeId, message.payload));
     else if (isCommandMessage(message)) this.commands?.push({ streamId: message.streamId, command: decodeCommand(message.typeId, message.payload) });
     else if (isMediaMessage(message)) {
-      this.pacedInput ??= new PacedInput(this.transport, { periodMs: this.options.mediaFlushMs, from: this.options.mediaBatchFrom });
+      this.pacedInput ??= new PacedInput(this.transport, () => this.readPacing());
       this.streamController.receive(message);
     } else if (isDataMessage(message)) this.streamController.receive(message);
+  }
+
+  /** The batch of the stream one of ours publishes into, if that stream batches: reading waits for its tick. */
+  private readPacing(): MediaBatch | undefined {
+    for (const stream of this.streams.values()) if (stream.readPacing !== undefined) return stream.readPacing;
+    return undefined;
   }
 
   private fail(error: unknown): void {

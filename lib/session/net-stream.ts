@@ -6,6 +6,7 @@ import { ChunkStreamIds, MessageType, RtmpMessage } from '../protocol/message';
 import { status, StatusInfo } from '../protocol/net-commands';
 import type { Connection } from './connection';
 import type { SharedBodies } from '../pipeline/bodies';
+import type { MediaBatch } from '../pipeline/media-tick';
 import type { MessageWriter } from '../pipeline/writer';
 
 export type NetStreamState = 'idle' | 'playing' | 'paused' | 'publishing' | 'closed';
@@ -14,7 +15,7 @@ export type NetStreamState = 'idle' | 'playing' | 'paused' | 'publishing' | 'clo
 export interface StreamOutput {
   send(message: RtmpMessage): boolean;
   /** `header` is reused by the caller for the next message: copy what is kept. */
-  sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, bodies: SharedBodies): boolean;
+  sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, bodies: SharedBodies, batch?: MediaBatch): boolean;
   /** Bytes written but not yet taken by the operating system: the player's queue. */
   queuedBytes(): number;
   objectEncoding(): ObjectEncoding;
@@ -31,8 +32,8 @@ export class WriterOutput implements StreamOutput {
     return this.writer.send(message);
   }
 
-  sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, bodies: SharedBodies): boolean {
-    return this.writer.sendShared(header, payload, bodies);
+  sendShared(header: Omit<RtmpMessage, 'payload'>, payload: Buffer, bodies: SharedBodies, batch?: MediaBatch): boolean {
+    return this.writer.sendShared(header, payload, bodies, batch);
   }
 
   queuedBytes(): number {
@@ -56,6 +57,12 @@ export class NetStream {
   receiveVideo = true;
   /** The client's buffer length from Set Buffer Length (ms). */
   bufferLength = 0;
+  /**
+   * While this stream publishes into a stream that batches (a fan-out), that stream's
+   * batch: the connection then reads its transport once per tick of it (`PacedInput`).
+   * Set by whoever consumes what is published.
+   */
+  readPacing: MediaBatch | undefined;
   private published = new Subject<RtmpMessage>();
   /** Reused for every shared media message: a fan-out sends one per player per packet, and writers copy what they keep. */
   private readonly mediaHeader: Omit<RtmpMessage, 'payload'>;
@@ -98,14 +105,14 @@ export class NetStream {
    * Sends media whose chunk bodies are shared between players (`bodies` caches them
    * by chunk size and chunk stream); honours receiveAudio / receiveVideo.
    */
-  sendSharedMedia(typeId: MessageType.Audio | MessageType.Video | MessageType.DataAmf0, timestamp: number, payload: Buffer, bodies: SharedBodies): boolean {
+  sendSharedMedia(typeId: MessageType.Audio | MessageType.Video | MessageType.DataAmf0, timestamp: number, payload: Buffer, bodies: SharedBodies, batch?: MediaBatch): boolean {
     if (typeId === MessageType.Audio && !this.receiveAudio) return true;
     if (typeId === MessageType.Video && !this.receiveVideo) return true;
     const header = this.mediaHeader;
     header.chunkStreamId = typeId === MessageType.Audio ? ChunkStreamIds.audio : typeId === MessageType.Video ? ChunkStreamIds.video : ChunkStreamIds.data;
     header.timestamp = timestamp;
     header.typeId = typeId;
-    return this.output.sendShared(header, payload, bodies);
+    return this.output.sendShared(header, payload, bodies, batch);
   }
 
   /** Bytes queued towards this stream's client (shared by every stream of the connection). */

@@ -23,23 +23,6 @@ export interface SessionOptions {
   invokeTimeout: number;
   /** Streams one connection may create. */
   maxStreams: number;
-  /**
-   * How long media to a player may wait for the media after it, so that both leave in
-   * one system call (ms). Fan-out cost is mostly system calls: at 200 players this
-   * halves the server's CPU per delivered MB for at most this much added latency
-   * (SRS's merged writes make the same trade, with 350 ms by default).
-   * Commands, control and a player's first frame are never held back. 0 sends media
-   * at the end of each event-loop turn. In a fan-out a publisher's transport is also
-   * read once per tick rather than per arrival (`PacedInput`), which cuts taking in
-   * a stream to a fraction of its cost; what it reads at a tick leaves at that tick.
-   */
-  mediaFlushMs: number;
-  /**
-   * Media messages per second (all connections of the process together) from which
-   * `mediaFlushMs` applies; below it, as with a few players, media leaves at the end
-   * of each turn. 2000 is about 30 players of a 30 fps audio and video stream.
-   */
-  mediaBatchFrom: number;
   /** Our outgoing chunk size, announced after connect. */
   chunkSize: number;
   /** Window Acknowledgement Size we announce: the peer acknowledges every this many bytes. */
@@ -62,8 +45,6 @@ export const defaultSessionOptions: SessionOptions = {
   maxPendingCalls: 64,
   invokeTimeout: 30_000,
   maxStreams: 32,
-  mediaFlushMs: 100,
-  mediaBatchFrom: 2_000,
   chunkSize: 4096,
   windowAckSize: 2_500_000,
   peerBandwidth: 2_500_000,

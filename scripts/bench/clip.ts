@@ -38,9 +38,9 @@ export interface Publisher {
   stop(): Promise<void>;
 }
 
-/** `ffmpeg -re -stream_loop -1 -i clip.flv -c copy -f flv URL/bench`, in real time until stopped. */
-export async function startPublisher(url: string, settle = 3_000): Promise<Publisher> {
-  const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', CLIP, '-c', 'copy', '-f', 'flv', `${url}/${STREAM}`], {
+/** `ffmpeg -re -stream_loop -1 -i clip.flv -c copy -f flv URL/NAME`, in real time until stopped. */
+export async function startPublisher(url: string, settle = 3_000, stream = STREAM): Promise<Publisher> {
+  const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', CLIP, '-c', 'copy', '-f', 'flv', `${url}/${stream}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';

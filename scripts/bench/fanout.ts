@@ -62,9 +62,10 @@ export interface FanoutResult {
 }
 
 const PROGRESS = /([\d.]+) kB \/ ([\d.]+) sec/g;
-const STARTUP_ALLOWANCE = 2;
+export const STARTUP_ALLOWANCE = 2;
 
-class Player {
+/** One rtmpdump playing a live stream to /dev/null; its progress lines say how much media it got. */
+export class Player {
   readonly child: ChildProcess;
   readonly spawnedAt = Date.now();
   firstSec: number | undefined;
@@ -73,8 +74,8 @@ class Player {
   progressAt: number | undefined;
   private tail = '';
 
-  constructor(url: string) {
-    this.child = spawn('rtmpdump', ['-r', `${url}/${STREAM}`, '--live', '-o', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  constructor(url: string, stream = STREAM) {
+    this.child = spawn('rtmpdump', ['-r', `${url}/${stream}`, '--live', '-o', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child.on('error', (error) => (this.tail += `spawn failed: ${error.message}`));
     this.child.stderr?.on('data', (data: Buffer) => this.parse(data.toString('latin1')));
   }

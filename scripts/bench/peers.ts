@@ -32,8 +32,10 @@ export interface Peer {
 export interface PeerOptions {
   /** rxrtmp only: installLive's gopCache (default true). */
   gopCache?: boolean;
-  /** rxrtmp only: SessionOptions.mediaBatchFrom (0: batch and pace from the first message). */
+  /** rxrtmp only: LiveOptions.mediaBatchFrom (0: every stream batches and is paced from the first message). */
   mediaBatchFrom?: number;
+  /** rxrtmp only: LiveOptions.mediaFlushMs (0: never batch). */
+  mediaFlushMs?: number;
   /** rxrtmp only: run on Node's default flags instead of those `npm start` gives it. */
   nodeDefaults?: boolean;
 }
@@ -95,7 +97,7 @@ async function startRxrtmp(options: PeerOptions): Promise<Peer> {
   const start = npmStartCommand();
   const flags = options.nodeDefaults ? [] : start.nodeFlags;
   const startEnv = options.nodeDefaults ? {} : start.env;
-  const args = ['--expose-gc', ...flags, '-r', MEMORY_PROBE, ...nodeArgs, build.entry, '--port', String(port), ...(options.gopCache === false ? ['--no-gop-cache'] : []), ...(options.mediaBatchFrom !== undefined ? ['--media-batch-from', String(options.mediaBatchFrom)] : [])];
+  const args = ['--expose-gc', ...flags, '-r', MEMORY_PROBE, ...nodeArgs, build.entry, '--port', String(port), ...(options.gopCache === false ? ['--no-gop-cache'] : []), ...(options.mediaBatchFrom !== undefined ? ['--media-batch-from', String(options.mediaBatchFrom)] : []), ...(options.mediaFlushMs !== undefined ? ['--media-flush-ms', String(options.mediaFlushMs)] : [])];
   const child = spawnWithFiles(process.execPath, args, { ...process.env, ...startEnv, NODE_PATH: build.nodePath });
   const name = options.nodeDefaults ? 'rxrtmp (Node defaults)' : options.gopCache === false ? 'rxrtmp (no GOP cache)' : 'rxrtmp';
   return launch(name, child, port, undefined, true);

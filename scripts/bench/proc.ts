@@ -168,31 +168,55 @@ export async function quietMachine(busyPercent = 15, limitMs = 20_000): Promise<
   }
 }
 
+/** What one TCP socket has moved: bytes the peer acked (sent) and bytes received. */
+export interface SocketCounts {
+  acked: number;
+  received: number;
+}
+
 /**
- * bytes_acked of every established TCP socket whose local port is `port` (`ss -ti`), keyed
- * by the peer's address: what the server delivered at the socket level, whatever system
- * call it wrote with (nginx-rtmp uses send(2), which wchar does not count).
+ * bytes_acked and bytes_received of every established TCP socket whose local port is
+ * `port` (`ss -ti`), keyed by the peer's address: what the server moved at the socket
+ * level, whatever system call it used (nginx-rtmp uses send(2), which wchar does not count).
  */
-export function socketBytes(port: number): Promise<Map<string, number>> {
+export function socketCounts(port: number): Promise<Map<string, SocketCounts>> {
   return new Promise((resolve) => {
     execFile('ss', ['-tinHO', 'state', 'established', `( sport = :${port} )`], { maxBuffer: 64 * 1024 * 1024, timeout: 10_000 }, (error, stdout) => {
-      const bytes = new Map<string, number>();
-      if (error) return resolve(bytes);
+      const counts = new Map<string, SocketCounts>();
+      if (error) return resolve(counts);
       for (const line of stdout.split('\n')) {
         const fields = line.trim().split(/\s+/);
         const acked = /bytes_acked:(\d+)/.exec(line);
+        const received = /bytes_received:(\d+)/.exec(line);
         // Recv-Q Send-Q Local Peer …: the peer address is the fourth field.
-        if (fields.length > 3 && acked) bytes.set(fields[3]!, Number(acked[1]));
+        if (fields.length > 3 && (acked || received)) counts.set(fields[3]!, { acked: Number(acked?.[1] ?? 0), received: Number(received?.[1] ?? 0) });
       }
-      resolve(bytes);
+      resolve(counts);
     });
   });
+}
+
+/** bytes_acked of every established socket on `port`, keyed by the peer's address (see socketCounts). */
+export async function socketBytes(port: number): Promise<Map<string, number>> {
+  const counts = await socketCounts(port);
+  return new Map([...counts].map(([peer, c]) => [peer, c.acked]));
 }
 
 /** Bytes acked between two socketBytes readings; sockets new since the first count from zero. */
 export function socketDelta(before: Map<string, number>, after: Map<string, number>): number {
   let sum = 0;
   for (const [peer, bytes] of after) sum += Math.max(0, bytes - (before.get(peer) ?? 0));
+  return sum;
+}
+
+/** Bytes sent and received between two socketCounts readings; sockets new since the first count from zero. */
+export function socketCountsDelta(before: Map<string, SocketCounts>, after: Map<string, SocketCounts>): SocketCounts {
+  const sum = { acked: 0, received: 0 };
+  for (const [peer, c] of after) {
+    const was = before.get(peer);
+    sum.acked += Math.max(0, c.acked - (was?.acked ?? 0));
+    sum.received += Math.max(0, c.received - (was?.received ?? 0));
+  }
   return sum;
 }
 

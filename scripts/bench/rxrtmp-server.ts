@@ -2,7 +2,7 @@
  * The rxrtmp side of the benchmark, in a process of its own so that its CPU time and
  * memory can be read from /proc: createServer + installLive on 127.0.0.1.
  *
- *   rxrtmp-server.ts --port N [--no-gop-cache] [--media-batch-from N]
+ *   rxrtmp-server.ts --port N [--no-gop-cache] [--media-batch-from N] [--media-flush-ms N]
  *
  * Prints `ready PORT` once listening; exits on SIGTERM/SIGINT or when stdin closes
  * (so it never outlives the benchmark), and after --max-seconds (default 1800) at most.
@@ -22,8 +22,14 @@ async function main(): Promise<void> {
   // 0 batches (and paces publishers) from the first message, as under a large fan-out.
   const batchFrom = flag('--media-batch-from');
   // chunkSize 4096 is the default already; said here because nginx and NMS are configured alike.
-  const server = createServer({ logger: silentLogger, chunkSize: 4096, maxConnections: 20_000, ...(batchFrom !== undefined ? { mediaBatchFrom: Number(batchFrom) } : {}) });
-  installLive(server, { gopCache, logger: silentLogger });
+  const flushMs = flag('--media-flush-ms');
+  const server = createServer({ logger: silentLogger, chunkSize: 4096, maxConnections: 20_000 });
+  installLive(server, {
+    gopCache,
+    logger: silentLogger,
+    ...(batchFrom !== undefined ? { mediaBatchFrom: Number(batchFrom) } : {}),
+    ...(flushMs !== undefined ? { mediaFlushMs: Number(flushMs) } : {}),
+  });
   const address = await server.listen({ host: '127.0.0.1', port });
   process.stdout.write(`ready ${address.port}\n`);
   let stopping = false;

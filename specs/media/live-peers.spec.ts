@@ -96,7 +96,7 @@ test('GStreamer rtmp2sink publishes and rtmp2src plays', async (t) => {
 test('with media batched, rtmpdump records a stream ffprobe decodes whole, and players get frames in bursts, in order', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rxrtmp-batched-'));
   // mediaBatchFrom 0: batching from the first message, as under a large fan-out.
-  const { server, registry, url } = await liveServer({}, { mediaBatchFrom: 0, mediaFlushMs: 100 });
+  const { server, registry, url } = await liveServer({ mediaBatchFrom: 0, mediaFlushMs: 100 });
   const publisher = ffmpegPublish(`${url}/cam`, 8);
   try {
     await until(() => registry.get('live', 'cam')?.streamInfo.frameRate !== undefined, 15_000);
@@ -132,8 +132,8 @@ test('with media batched, rtmpdump records a stream ffprobe decodes whole, and p
 
 test('in a fan-out ffmpeg’s publishing connection is read about once per media tick, and the stream keeps its frame rate', async (t) => {
   // Both servers take the same ffmpeg stream; one batches as under a large fan-out (mediaBatchFrom 0), one never does.
-  const paced = await liveServer({}, { mediaBatchFrom: 0, mediaFlushMs: 100 });
-  const unpaced = await liveServer({}, { mediaFlushMs: 0 });
+  const paced = await liveServer({ mediaBatchFrom: 0, mediaFlushMs: 100 });
+  const unpaced = await liveServer({ mediaFlushMs: 0 });
   const publishers = [ffmpegPublish(`${paced.url}/cam`, 6), ffmpegPublish(`${unpaced.url}/cam`, 6)];
   const publishing = (server: typeof paced.server) =>
     [...server.connections].find((c) => [...c.streams.values()].some((s) => s.state === 'publishing'));

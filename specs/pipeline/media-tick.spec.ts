@@ -1,14 +1,14 @@
 import test from 'ava';
 import { Duplex, PassThrough } from 'node:stream';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { Flushable, PACED_BURST_LIMIT, PacedInput, TurnFlush } from '../../lib/pipeline/media-tick';
+import { Flushable, MediaBatch, MediaTick, PACED_BURST_LIMIT, PacedInput, TurnFlush } from '../../lib/pipeline/media-tick';
 import { MessageWriter } from '../../lib/pipeline/writer';
 import { ChunkStreamIds, MessageType } from '../../lib/protocol/message';
 
-/** A publisher's transport as the connection reads it: every read counted and handed to the pacer. */
-function pacedTransport(periodMs: number, from: number): { transport: PassThrough; input: PacedInput; received: Buffer[] } {
+/** A publisher's transport as the connection reads it, feeding a stream that batches on `periodMs` from `from` messages a second (null: no such stream). */
+function pacedTransport(periodMs: number, from: number, batch: MediaBatch | null = new MediaBatch({ flushMs: periodMs, from })): { transport: PassThrough; input: PacedInput; received: Buffer[] } {
   const transport = new PassThrough();
-  const input = new PacedInput(transport, { periodMs, from });
+  const input = new PacedInput(transport, () => batch ?? undefined);
   const received: Buffer[] = [];
   transport.on('data', (bytes: Buffer) => {
     received.push(bytes);
@@ -63,6 +63,17 @@ test('with no media tick (mediaFlushMs 0) nothing is held', async (t) => {
   t.false(transport.isPaused());
 });
 
+test('a publisher that feeds no batching stream is read as its bytes come', async (t) => {
+  const { transport, received } = pacedTransport(60, 0, null);
+  transport.write(Buffer.alloc(10));
+  await nextTurn();
+  await nextTurn();
+  t.false(transport.isPaused());
+  transport.write(Buffer.alloc(10));
+  await nextTurn();
+  t.is(received.length, 2);
+});
+
 test('media read at a tick leaves with that tick’s flush, not the next one', async (t) => {
   const period = 200;
   const writes: Buffer[] = [];
@@ -73,8 +84,9 @@ test('media read at a tick leaves with that tick’s flush, not the next one', a
       done();
     },
   });
-  const writer = new MessageWriter(player, { mediaFlushMs: period, mediaBatchFrom: 0 });
-  const { transport } = pacedTransport(period, 0);
+  const writer = new MessageWriter(player);
+  const batch = new MediaBatch({ flushMs: period, from: 0 });
+  const { transport } = pacedTransport(period, 0, batch);
   const header = { chunkStreamId: ChunkStreamIds.video, timestamp: 0, typeId: MessageType.Video, streamId: 1 };
   const heldAt = performance.now();
   transport.write(Buffer.from([0]));
@@ -86,7 +98,7 @@ test('media read at a tick leaves with that tick’s flush, not the next one', a
   let relayedAt = 0;
   transport.on('data', () => {
     if (relayedAt === 0) relayedAt = performance.now();
-    writer.sendShared(header, Buffer.alloc(2000, 5), new Map());
+    writer.sendShared(header, Buffer.alloc(2000, 5), new Map(), batch);
   });
   transport.write(Buffer.from([1]));
   while (writes.length < 2 && performance.now() - heldAt < period * 4) await sleep(5);
@@ -124,4 +136,38 @@ test('the end-of-turn flush runs each waiting writer once per batch; what a flus
   t.deepEqual(log.slice(4), ['flush a'], 'a, queued again by its own flush, in the next turn only');
   await nextTurn();
   t.is(log.length, 5, 'nothing left waiting');
+});
+
+test('a tick’s flush runs in slices: between them the event loop turns, and every writer is flushed once, in order', async (t) => {
+  const tick = new MediaTick(5, 2);
+  const flushed: number[] = [];
+  let turnsBetween = 0;
+  const busy = (i: number): Flushable => ({
+    flush() {
+      flushed.push(i);
+      // Each flush takes about 1 ms, as a write of a big batch may.
+      const until = performance.now() + 1;
+      while (performance.now() < until);
+    },
+    abort() {},
+  });
+  for (let i = 0; i < 20; i++) tick.add(busy(i));
+  const other = setInterval(() => turnsBetween++, 0);
+  while (flushed.length < 20) await nextTurn();
+  clearInterval(other);
+  t.deepEqual(flushed, Array.from({ length: 20 }, (_, i) => i));
+  t.is(tick.waiting, 0);
+  t.true(turnsBetween >= 3, `the loop turned ${turnsBetween} times while 20 ms of flushing went on`);
+});
+
+test('a stream batches once its own players are sent mediaBatchFrom messages a second, and stops when they are not', async (t) => {
+  const batch = new MediaBatch({ flushMs: 100, from: 100 });
+  const start = performance.now();
+  t.false(batch.active(start), 'quiet at first');
+  batch.counted(150);
+  t.true(batch.active(start + 1_000), '150 messages in a second');
+  batch.counted(20);
+  t.false(batch.active(start + 2_000), '20 in the next');
+  t.true(new MediaBatch({ flushMs: 100, from: 0 }).active(), 'from 0: from the first message');
+  t.false(new MediaBatch({ flushMs: 0, from: 0 }).active(), 'flushMs 0: never');
 });

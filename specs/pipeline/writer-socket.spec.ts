@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer, Socket } from 'node:net';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { SharedBodies } from '../../lib/pipeline/bodies';
+import { MediaBatch } from '../../lib/pipeline/media-tick';
 import { MessageWriter } from '../../lib/pipeline/writer';
 import { ChunkDecoder } from '../../lib/protocol/chunk/decoder';
 import { ChunkStreamIds, MessageType, RtmpMessage } from '../../lib/protocol/message';
@@ -76,14 +77,15 @@ function check(t: { is: (a: unknown, b: unknown, m?: string) => void; true: (a: 
 
 test('two writers on real sockets, batched, interleaved: each peer reads every message intact', async (t) => {
   const pairs = [await socketPair(), await socketPair()];
-  const writers = pairs.map((pair) => new MessageWriter(pair.local, { mediaFlushMs: 20 }));
+  const writers = pairs.map((pair) => new MessageWriter(pair.local));
+  const batch = new MediaBatch({ flushMs: 20, from: 0 });
   const count = 300;
   const received = pairs.map((pair) => collect(pair.peer).until(count));
   for (let i = 0; i < count; i++) {
     // One packet to both players, as a fan-out does: the bodies are shared between them.
     const bodies: SharedBodies = new Map();
     const { header, payload } = media(i);
-    for (const writer of writers) writer.sendShared(header, payload, bodies);
+    for (const writer of writers) writer.sendShared(header, payload, bodies, batch);
     if (i % 10 === 9) await sleep(1);
   }
   const [first, second] = await Promise.all(received);
@@ -96,8 +98,8 @@ test('a peer that does not read keeps its bytes while other flushes go on: nothi
   const slow = await socketPair();
   const fast = await socketPair();
   slow.peer.pause();
-  const slowWriter = new MessageWriter(slow.local, { mediaFlushMs: 0 });
-  const fastWriter = new MessageWriter(fast.local, { mediaFlushMs: 0 });
+  const slowWriter = new MessageWriter(slow.local);
+  const fastWriter = new MessageWriter(fast.local);
   const fastReceived = collect(fast.peer);
   // Until the slow peer's socket holds a backlog, and a good while after.
   let count = 0;
@@ -121,7 +123,7 @@ test('a peer that does not read keeps its bytes while other flushes go on: nothi
 
 test('many small messages in one batch outgrow the first header room and stay in order', async (t) => {
   const pair = await socketPair();
-  const writer = new MessageWriter(pair.local, { mediaFlushMs: 10_000 });
+  const writer = new MessageWriter(pair.local);
   const count = 40;
   const received = collect(pair.peer);
   writer.send({ chunkStreamId: ChunkStreamIds.command, timestamp: 0, typeId: MessageType.CommandAmf0, streamId: 0, payload: Buffer.from([5]) });
@@ -131,7 +133,8 @@ test('many small messages in one batch outgrow the first header room and stay in
     header: { chunkStreamId: ChunkStreamIds.audio, timestamp: i * 23, typeId: MessageType.Audio, streamId: 1 },
     payload: payload(i, 300 + i),
   });
-  for (let i = 0; i < count; i++) writer.sendShared(small(i).header, small(i).payload, new Map());
+  const batch = new MediaBatch({ flushMs: 10_000, from: 0 });
+  for (let i = 0; i < count; i++) writer.sendShared(small(i).header, small(i).payload, new Map(), batch);
   writer.flush();
   // The command that went first, then the batch.
   const messages = (await received.until(count + 1)).slice(1);

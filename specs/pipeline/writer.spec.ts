@@ -2,7 +2,8 @@ import test from 'ava';
 import { Duplex } from 'node:stream';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { BodyCache } from '../../lib/pipeline/bodies';
-import { FIRST_ARENA, MessageWriter, MessageWriterOptions } from '../../lib/pipeline/writer';
+import { MediaBatch } from '../../lib/pipeline/media-tick';
+import { FIRST_ARENA, MessageWriter } from '../../lib/pipeline/writer';
 import { ChunkDecoder } from '../../lib/protocol/chunk/decoder';
 import { ChunkStreamIds, MessageType, RtmpMessage } from '../../lib/protocol/message';
 
@@ -37,10 +38,13 @@ const header = (timestamp: number, typeId = MessageType.Video): Omit<RtmpMessage
 
 const command = (n: number): RtmpMessage => ({ chunkStreamId: ChunkStreamIds.command, timestamp: 0, typeId: MessageType.CommandAmf0, streamId: 0, payload: Buffer.from([n]) });
 
+/** A stream's batching that is on from its first message, as a large fan-out's is. */
+const batching = (flushMs: number, from = 0): MediaBatch => new MediaBatch({ flushMs, from });
+
 /** A writer that has just flushed a command, so the next media does not count as the first after a pause. */
-async function justFlushed(options: MessageWriterOptions): Promise<ReturnType<typeof recordingTransport> & { writer: MessageWriter }> {
+async function justFlushed(): Promise<ReturnType<typeof recordingTransport> & { writer: MessageWriter }> {
   const recording = recordingTransport();
-  const writer = new MessageWriter(recording.transport, options);
+  const writer = new MessageWriter(recording.transport);
   writer.send(command(1));
   await nextTurn();
   return { ...recording, writer };
@@ -55,7 +59,7 @@ function decodeAll(writes: Buffer[]): RtmpMessage[] {
 
 test('commands leave at the end of the turn, in one write, whatever the media window', async (t) => {
   const { transport, writes } = recordingTransport();
-  const writer = new MessageWriter(transport, { mediaFlushMs: 10_000 });
+  const writer = new MessageWriter(transport);
   writer.send(command(1));
   writer.send(command(2));
   t.is(writes.length, 0, 'nothing is written inside the turn');
@@ -64,18 +68,19 @@ test('commands leave at the end of the turn, in one write, whatever the media wi
   t.deepEqual(decodeAll(writes).map((m) => m.payload[0]), [1, 2]);
 });
 
-test('media after a recent flush waits for the media tick and leaves with the media after it', async (t) => {
+test('media of a batching stream after a recent flush waits for its tick and leaves with the media after it', async (t) => {
   const { transport, writes } = recordingTransport();
-  const writer = new MessageWriter(transport, { mediaFlushMs: 60 });
+  const writer = new MessageWriter(transport);
+  const batch = batching(60);
   const bodies = new Map<number, Buffer>();
   writer.send(command(1));
   await nextTurn();
   t.is(writes.length, 1);
-  writer.sendShared(header(0), Buffer.alloc(3000, 1), bodies);
+  writer.sendShared(header(0), Buffer.alloc(3000, 1), bodies, batch);
   await nextTurn();
   await nextTurn();
   t.is(writes.length, 1, 'the frame waits for the tick');
-  writer.sendShared(header(10, MessageType.Audio), Buffer.alloc(200, 2), new Map());
+  writer.sendShared(header(10, MessageType.Audio), Buffer.alloc(200, 2), new Map(), batch);
   await sleep(120);
   t.is(writes.length, 2, 'both messages left in one write');
   const messages = decodeAll(writes);
@@ -86,18 +91,18 @@ test('media after a recent flush waits for the media tick and leaves with the me
   ]);
 });
 
-test('the first media after a quiet spell leaves at the end of the turn', async (t) => {
+test('the first media after a quiet spell leaves at the end of the turn, even in a batching stream', async (t) => {
   const { transport, writes } = recordingTransport();
-  const writer = new MessageWriter(transport, { mediaFlushMs: 10_000 });
-  writer.sendShared(header(0), Buffer.alloc(5000, 7), new Map());
+  const writer = new MessageWriter(transport);
+  writer.sendShared(header(0), Buffer.alloc(5000, 7), new Map(), batching(10_000));
   await nextTurn();
   t.is(writes.length, 1);
   t.is(decodeAll(writes)[0]!.payload.length, 5000);
 });
 
 test('a command written behind waiting media takes the media with it, in order', async (t) => {
-  const { writes, writer } = await justFlushed({ mediaFlushMs: 10_000 });
-  writer.sendShared(header(0), Buffer.alloc(2000, 7), new Map());
+  const { writes, writer } = await justFlushed();
+  writer.sendShared(header(0), Buffer.alloc(2000, 7), new Map(), batching(10_000));
   writer.send(command(2));
   await nextTurn();
   t.is(writes.length, 2);
@@ -105,53 +110,75 @@ test('a command written behind waiting media takes the media with it, in order',
 });
 
 test('64 KiB of pending bytes are written at once, without waiting', async (t) => {
-  const { writes, writer } = await justFlushed({ mediaFlushMs: 10_000 });
+  const { writes, writer } = await justFlushed();
+  const batch = batching(10_000);
   const bodies = new Map<number, Buffer>();
-  for (let i = 0; i < 7; i++) writer.sendShared(header(i * 33), Buffer.alloc(10_000, i), bodies);
+  for (let i = 0; i < 7; i++) writer.sendShared(header(i * 33), Buffer.alloc(10_000, i), bodies, batch);
   t.is(writes.length, 2, 'the seventh frame crossed 64 KiB and flushed synchronously');
   t.is(writer.queuedBytes, 0, 'what the transport took at once is no backlog');
   t.is(decodeAll(writes).length, 1 + 7);
 });
 
-test('with no media window, media leaves at the end of its turn', async (t) => {
-  const { writes, writer } = await justFlushed({ mediaFlushMs: 0 });
+test('media of a stream with no batch leaves at the end of its turn', async (t) => {
+  const { writes, writer } = await justFlushed();
   writer.sendShared(header(0), Buffer.alloc(2000, 7), new Map());
   await nextTurn();
   t.is(writes.length, 2);
 });
 
+test('media of a stream that does not batch now leaves at the end of its turn, and takes what waits for another stream’s tick with it', async (t) => {
+  const { writes, writer } = await justFlushed();
+  writer.sendShared(header(0), Buffer.alloc(2000, 7), new Map(), batching(10_000));
+  await nextTurn();
+  t.is(writes.length, 1, 'the batching stream’s frame waits');
+  writer.sendShared(header(0, MessageType.Audio), Buffer.alloc(100, 3), new Map(), batching(10_000, 1e12));
+  await nextTurn();
+  t.is(writes.length, 2, 'the quiet stream’s frame left at the end of its turn');
+  t.deepEqual(decodeAll(writes).map((m) => m.typeId), [MessageType.CommandAmf0, MessageType.Video, MessageType.Audio]);
+});
+
 test('end() writes what is waiting before ending the transport', async (t) => {
-  const { writes, writer, ended } = await justFlushed({ mediaFlushMs: 10_000 });
-  writer.sendShared(header(0), Buffer.alloc(2000, 7), new Map());
+  const { writes, writer, ended } = await justFlushed();
+  writer.sendShared(header(0), Buffer.alloc(2000, 7), new Map(), batching(10_000));
   writer.end();
   await nextTurn();
   t.true(ended());
   t.deepEqual(decodeAll(writes).map((m) => m.typeId), [MessageType.CommandAmf0, MessageType.Video]);
 });
 
-test('below mediaBatchFrom media messages a second, media is not held back', async (t) => {
-  const { writes, writer } = await justFlushed({ mediaFlushMs: 10_000, mediaBatchFrom: 1e12 });
-  writer.sendShared(header(0), Buffer.alloc(2000, 7), new Map());
+test('below mediaBatchFrom media messages a second to the stream’s players, media is not held back', async (t) => {
+  const { writes, writer } = await justFlushed();
+  writer.sendShared(header(0), Buffer.alloc(2000, 7), new Map(), batching(10_000, 1e12));
   await nextTurn();
   t.is(writes.length, 2, 'the frame left at the end of its turn');
 });
 
-test('once the process sends mediaBatchFrom media messages a second, media waits for the tick', async (t) => {
+test('once a stream sends mediaBatchFrom media messages a second, its media waits for the tick; another stream’s does not', async (t) => {
   const { transport, writes } = recordingTransport();
-  const writer = new MessageWriter(transport, { mediaFlushMs: 10_000, mediaBatchFrom: 50 });
-  // 200 messages in about a second: 200 a second.
+  const writer = new MessageWriter(transport);
+  const busy = batching(10_000, 50);
+  // 200 messages in about a second to the busy stream's players: 200 a second.
   for (let i = 0; i < 10; i++) {
-    for (let j = 0; j < 20; j++) writer.sendShared(header(i * 100 + j), Buffer.alloc(100, 1), new Map());
+    for (let j = 0; j < 20; j++) writer.sendShared(header(i * 100 + j), Buffer.alloc(100, 1), new Map(), busy);
     writer.flush();
     await sleep(110);
   }
+  t.true(busy.messagesPerSecond >= 50, `${busy.messagesPerSecond} messages a second`);
   const before = writes.length;
   writer.send(command(1));
   await nextTurn();
-  writer.sendShared(header(5_000), Buffer.alloc(2000, 7), new Map());
+  writer.sendShared(header(5_000), Buffer.alloc(2000, 7), new Map(), busy);
   await nextTurn();
   t.is(writes.length, before + 1, 'the frame after the command is held for the tick');
+  const other = recordingTransport();
+  const otherWriter = new MessageWriter(other.transport);
+  otherWriter.send(command(2));
+  await nextTurn();
+  otherWriter.sendShared(header(5_000), Buffer.alloc(2000, 7), new Map(), batching(10_000, 50));
+  await nextTurn();
+  t.is(other.writes.length, 2, 'a stream of its own, quiet, is not held by the busy one');
   writer.end();
+  otherWriter.end();
 });
 
 test('a transport that throws while a batch is written is destroyed, and the other writers of that batch still flush', async (t) => {
@@ -176,7 +203,7 @@ test('a transport that throws while a batch is written is destroyed, and the oth
 });
 
 test('an arena and pending list a burst grew are let go after a batch that needs little of them', async (t) => {
-  const { writes, writer } = await justFlushed({ mediaFlushMs: 0 });
+  const { writes, writer } = await justFlushed();
   // The arena holds chunk headers: a burst of many small messages (a new player's GOP) grows it.
   const audio = (i: number) => writer.sendShared(header(i * 23, MessageType.Audio), Buffer.alloc(10 + (i % 2), i % 256), new Map());
   for (let i = 0; i < 2000; i++) audio(i);
@@ -198,7 +225,7 @@ test('an arena and pending list a burst grew are let go after a batch that needs
 
 test('a payload copied into the batch is cut into chunks there: no shared body is built for it', async (t) => {
   const { transport, writes } = recordingTransport();
-  const writer = new MessageWriter(transport, { mediaFlushMs: 0 });
+  const writer = new MessageWriter(transport);
   const bodies = new BodyCache();
   // Above one chunk (128 bytes), below what a flush writes by reference (8 KiB).
   const payload = Buffer.from(Array.from({ length: 6000 }, (_, i) => i % 253));
@@ -215,7 +242,7 @@ test('a payload large enough to be written by reference gets one shared body, wh
   const bodies = new BodyCache();
   const payload = Buffer.from(Array.from({ length: 30_000 }, (_, i) => i % 249));
   const players = [recordingTransport(), recordingTransport()];
-  const writers = players.map(({ transport }) => new MessageWriter(transport, { mediaFlushMs: 0 }));
+  const writers = players.map(({ transport }) => new MessageWriter(transport));
   writers[0]!.sendShared(header(0), payload, bodies);
   await nextTurn();
   t.is(bodies.keys().length, 1, 'the first flush built the body');
@@ -238,7 +265,7 @@ test('a packet is cut into chunk pieces once for all its players on the same chu
   t.is(bodies.piecesOf(payload, 4096), first, 'the first size is still kept');
   // Two players on different chunk sizes both get their bytes right from the same packet.
   const players = [recordingTransport(), recordingTransport()];
-  const writers = players.map(({ transport }) => new MessageWriter(transport, { mediaFlushMs: 0 }));
+  const writers = players.map(({ transport }) => new MessageWriter(transport));
   writers[1]!.setChunkSize(4096);
   for (const writer of writers) writer.sendShared(header(40), payload, bodies);
   await nextTurn();
