@@ -3,10 +3,12 @@
  * on 127.0.0.1 with a config of its own. `npm run bench` (this file):
  *
  *   --players 50,100,200   fan-out player counts          --seconds 15   fan-out window
+ *   --streams 20x2,1x10    many-streams layouts (streams x players each)
+ *   --thousand 1000        players of one stream from one load-client process
  *   --repeat 1             fan-out runs per server and count (the table shows the median run)
  *   --warmup 30            seconds the publisher runs before the fan-out's memory baseline
  *   --connections 2000     idle connections               --plays 10     first-frame plays
- *   --only ingest,fanout,idle,latency,encoder,protocol     (default: all)
+ *   --only ingest,fanout,streams,thousand,idle,latency,encoder,protocol     (default: all)
  *   --servers rxrtmp,nginx,nms                             (default: all three)
  *   --out scripts/bench/results.json
  *
@@ -19,7 +21,8 @@ import { REPO } from './build';
 import { prepareClip } from './clip';
 import { cleanupBuild, PEER_KINDS, unavailable, versions } from './peers';
 import { machine, quietMachine } from './proc';
-import { fanoutSection, idleSection, ingestSection, latencySection, Missing, NAMES, stopActive } from './sections';
+import { fanoutSection, idleSection, ingestSection, latencySection, Missing, NAMES, stopActive, streamsSection, thousandSection } from './sections';
+import { parseLayouts } from './streams';
 import { runSubBench, SubBench } from './subbench';
 
 function option(name: string): string | undefined {
@@ -34,17 +37,19 @@ function numbers(text: string | undefined, fallback: number[]): number[] {
 }
 
 const players = numbers(option('players'), [50, 100, 200]);
+const layouts = parseLayouts(option('streams') ?? '20x2,1x10');
+const thousand = numbers(option('thousand'), [1000])[0]!;
 const seconds = numbers(option('seconds'), [15])[0]!;
 const repeat = numbers(option('repeat'), [1])[0]!;
 const warmup = numbers(option('warmup'), [30])[0]!;
 const connections = numbers(option('connections'), [2000])[0]!;
 const plays = numbers(option('plays'), [10])[0]!;
-const only = new Set((option('only') ?? 'ingest,fanout,idle,latency,encoder,protocol').split(','));
+const only = new Set((option('only') ?? 'ingest,fanout,streams,thousand,idle,latency,encoder,protocol').split(','));
 const servers = new Set((option('servers') ?? 'rxrtmp,nginx,nms').split(','));
 const out = option('out') ?? join(__dirname, 'results.json');
 // Bounds: nothing here may run for long or load the machine without end.
-if (players.some((n) => n > 500) || seconds > 120 || warmup > 300 || connections > 5000 || repeat > 5) {
-  console.error('refusing: at most 500 players, a 120 s window, a 300 s warm-up, 5000 connections and 5 repeats');
+if (players.some((n) => n > 1000) || thousand > 2000 || layouts.some((l) => l.streams > 50 || l.streams * l.playersPerStream > 500) || seconds > 120 || warmup > 300 || connections > 5000 || repeat > 5) {
+  console.error('refusing: at most 1000 players, 50 streams and 500 players in a layout, a 120 s window, a 300 s warm-up, 5000 connections and 5 repeats');
   process.exit(2);
 }
 
@@ -80,7 +85,7 @@ async function main(): Promise<void> {
     machine: info,
     versions: peerVersions,
     unavailable: Object.fromEntries(PEER_KINDS.filter((k) => missing[k] !== undefined).map((k) => [NAMES[k], missing[k]])),
-    options: { players, seconds, warmup, repeat, connections, plays },
+    options: { players, layouts, thousand, seconds, warmup, repeat, connections, plays },
     notes: [
       'deliveredMB: bytes_acked on the server\'s established sockets over the window (ss -ti), RTMP chunk headers included; wcharMB: /proc/PID/io wchar, which counts write/writev (sockets, files, pipes) but not send/sendmsg, so nginx-rtmp (send(2)) shows ~0 there.',
       'receivedMB: the rtmpdump players\' own byte counts (FLV bytes written) over the same window.',
@@ -94,13 +99,21 @@ async function main(): Promise<void> {
     writeFileSync(out, `${JSON.stringify(results, (_key, value: unknown) => (typeof value === 'number' && !Number.isInteger(value) ? Number(value.toFixed(3)) : value), 2)}\n`);
   };
 
-  if (only.has('ingest') || only.has('fanout') || only.has('latency')) prepareClip();
+  if (only.has('ingest') || only.has('fanout') || only.has('streams') || only.has('thousand') || only.has('latency')) prepareClip();
   if (only.has('ingest')) {
     results.ingest = await ingestSection(missing, seconds, repeat, print);
     save();
   }
   if (only.has('fanout')) {
     results.fanout = await fanoutSection(missing, players, seconds, warmup, repeat, print);
+    save();
+  }
+  if (only.has('streams')) {
+    results.streams = await streamsSection(missing, layouts, seconds, warmup, repeat, print);
+    save();
+  }
+  if (only.has('thousand')) {
+    results.thousand = await thousandSection(missing, thousand, seconds, print);
     save();
   }
   if (only.has('idle')) {

@@ -5,6 +5,8 @@ import { IngestResult, runIngest } from './ingest';
 import { FirstFrameResult, RelayLatencyResult, runFirstFrame, runRelayLatency } from './latency';
 import { Peer, PeerKind, PeerOptions, startPeer } from './peers';
 import { median, sleep } from './proc';
+import { StreamsResult, runStreams } from './streams';
+import { runThousand, ThousandResult } from './thousand';
 import { ratios, Row, table } from './table';
 
 export const NAMES: Record<PeerKind, string> = { rxrtmp: 'rxrtmp', nginx: 'nginx-rtmp', nms: 'node-media-server' };
@@ -243,4 +245,90 @@ export async function latencySection(missing: Missing, plays: number, seconds: n
   );
   print(errorsOf(relay));
   return { firstFrame, relay };
+}
+
+/** Many streams with few players each (and one stream with a few): CPU per MB moved, and a probe stream's latency beside it. */
+export async function streamsSection(missing: Missing, layouts: { streams: number; playersPerStream: number }[], seconds: number, warmupSeconds: number, repeat: number, print: (text: string) => void): Promise<(StreamsResult | Skipped)[]> {
+  const all: (StreamsResult | Skipped)[] = [];
+  for (const layout of layouts) {
+    const runs = MAIN_SERVERS.map((): (StreamsResult | Skipped)[] => []);
+    for (let round = 0; round < repeat; round++) {
+      for (const [i, [kind, options, name]] of MAIN_SERVERS.entries()) {
+        runs[i]!.push(await withPeer(kind, missing[kind], options, name, async (peer) => ({ ...(await runStreams(peer, { ...layout, seconds, warmupSeconds })), server: name })));
+      }
+    }
+    for (const each of runs) all.push(...each);
+    const results = runs.map((each) => {
+      const done = each.filter((r): r is StreamsResult => !isSkipped(r)).sort((a, b) => a.cpuMsPerMovedMB - b.cpuMsPerMovedMB);
+      return done[Math.floor(done.length / 2)] ?? each[0]!;
+    });
+    const columns = results.map((r) => r.server);
+    const { streams, playersPerStream } = layout;
+    const which = repeat > 1 ? `; the run with the median CPU per MB of ${repeat}` : '';
+    print(
+      table(`1b. ${streams} stream${streams > 1 ? 's' : ''} x ${playersPerStream} players: ${streams} ffmpeg publishers (2.6 Mbit/s each), ${streams * playersPerStream} rtmpdump players, ${warmupSeconds} s warm-up, ${seconds} s window${which}`, columns, [
+        ...(repeat > 1 ? [{ label: `CPU ms per MB moved, each of ${repeat} runs`, cells: runs.map((each) => each.map((r) => (isSkipped(r) ? '-' : r.cpuMsPerMovedMB.toFixed(2))).join(' / ')) }] : []),
+        { label: 'players connected', cells: pick(results, (r: StreamsResult) => `${r.connected}/${r.players}`) },
+        { label: 'publishers alive', cells: pick(results, (r: StreamsResult) => `${r.publishersAlive}/${r.streams}`) },
+        { label: 'server CPU ms per second', cells: pick(results, (r: StreamsResult) => r.cpuMsPerSecond) },
+        { label: 'received MB (socket)', cells: pick(results, (r: StreamsResult) => r.receivedMB) },
+        { label: 'delivered MB (socket acked)', cells: pick(results, (r: StreamsResult) => r.deliveredMB) },
+        { label: 'CPU ms per MB moved (in + out)', cells: pick(results, (r: StreamsResult) => r.cpuMsPerMovedMB), digits: 2 },
+        { label: 'CPU ms per delivered MB', cells: pick(results, (r: StreamsResult) => r.cpuMsPerDeliveredMB), digits: 2 },
+        { label: 'read(2) calls per second', cells: pick(results, (r: StreamsResult) => (r.server === NAMES.nginx ? 'recv' : r.readsPerSecond)), digits: 0 },
+        { label: 'RSS MB', cells: pick(results, (r: StreamsResult) => r.rssMB) },
+        { label: 'players kept real time', cells: pick(results, (r: StreamsResult) => `${r.keptRealTime}/${r.players}`) },
+        { label: 'probe stream latency under this load, median ms', cells: pick(results, (r: StreamsResult) => r.relayMedianMs), digits: 1 },
+        { label: 'probe stream latency under this load, p95 ms', cells: pick(results, (r: StreamsResult) => r.relayP95Ms), digits: 1 },
+        { label: 'machine busy % (2 cores)', cells: pick(results, (r: StreamsResult) => r.machineBusyPercent), digits: 0 },
+      ]),
+    );
+    print(
+      ratios(columns, [
+        { label: 'CPU per MB moved', values: pick(results, (r: StreamsResult) => r.cpuMsPerMovedMB) },
+        { label: 'CPU per delivered MB', values: pick(results, (r: StreamsResult) => r.cpuMsPerDeliveredMB) },
+        { label: 'probe p95 latency', values: pick(results, (r: StreamsResult) => r.relayP95Ms) },
+      ]),
+    );
+    print(errorsOf(results));
+  }
+  return all;
+}
+
+/** One stream, a thousand players from one load-client process: real time, CPU and memory per player. */
+export async function thousandSection(missing: Missing, players: number, seconds: number, print: (text: string) => void): Promise<(ThousandResult | Skipped)[]> {
+  const servers: [PeerKind, PeerOptions, string][] = [
+    ['rxrtmp', {}, NAMES.rxrtmp],
+    ['nginx', {}, NAMES.nginx],
+    ['nms', {}, NAMES.nms],
+  ];
+  const results: (ThousandResult | Skipped)[] = [];
+  for (const [kind, options, name] of servers) results.push(await withPeer(kind, missing[kind], options, name, async (peer) => ({ ...(await runThousand(peer, { players, seconds })), server: name })));
+  const columns = results.map((r) => r.server);
+  print(
+    table(`1c. ${players} players of one stream (one load-client process), ${seconds} s window`, columns, [
+      { label: 'players with media', cells: pick(results, (r: ThousandResult) => `${r.withMedia}/${r.players}`) },
+      { label: 'seconds until all played', cells: pick(results, (r: ThousandResult) => r.connectSeconds) },
+      { label: 'players kept real time', cells: pick(results, (r: ThousandResult) => `${r.keptRealTime}/${r.players}`) },
+      { label: 'median / lowest media/wall ratio', cells: pick(results, (r: ThousandResult) => `${r.medianRealTimeRatio.toFixed(2)} / ${r.lowestRealTimeRatio.toFixed(2)}`) },
+      { label: 'server CPU ms per second', cells: pick(results, (r: ThousandResult) => r.cpuMsPerSecond) },
+      { label: 'delivered MB (socket acked)', cells: pick(results, (r: ThousandResult) => r.deliveredMB) },
+      { label: 'CPU ms per delivered MB', cells: pick(results, (r: ThousandResult) => r.cpuMsPerMB), digits: 2 },
+      { label: 'RSS before players MB', cells: pick(results, (r: ThousandResult) => r.rssBeforeMB) },
+      { label: `RSS with ${players} players MB`, cells: pick(results, (r: ThousandResult) => r.rssWithPlayersMB) },
+      { label: 'memory per player KB', cells: pick(results, (r: ThousandResult) => r.memoryPerPlayerKB), digits: 0 },
+      { label: 'probe stream latency, median ms', cells: pick(results, (r: ThousandResult) => r.relayMedianMs), digits: 1 },
+      { label: 'probe stream latency, p95 ms', cells: pick(results, (r: ThousandResult) => r.relayP95Ms), digits: 1 },
+      { label: 'load client CPU ms per second', cells: pick(results, (r: ThousandResult) => r.clientCpuMsPerSecond), digits: 0 },
+      { label: 'machine busy % (2 cores)', cells: pick(results, (r: ThousandResult) => r.machineBusyPercent), digits: 0 },
+    ]),
+  );
+  print(
+    ratios(columns, [
+      { label: 'CPU per delivered MB', values: pick(results, (r: ThousandResult) => r.cpuMsPerMB) },
+      { label: 'memory per player', values: pick(results, (r: ThousandResult) => r.memoryPerPlayerKB) },
+    ]),
+  );
+  print(errorsOf(results));
+  return results;
 }

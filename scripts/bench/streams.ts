@@ -16,6 +16,13 @@ export interface StreamsOptions {
   streams: number;
   playersPerStream: number;
   seconds: number;
+  /**
+   * Seconds everybody plays before the window (default 30). A Node.js server's first tens of
+   * seconds at this load run in V8's interpreter and baseline tiers, and its compiler threads
+   * are busy: a trivial Node.js socket sink costs 5–6x in its first 10 s what it costs after
+   * 30 s. nginx has no such start; a server that has run for a while has paid it.
+   */
+  warmupSeconds?: number;
 }
 
 export interface StreamsResult {
@@ -25,6 +32,7 @@ export interface StreamsResult {
   publishersAlive: number;
   connected: number;
   windowSeconds: number;
+  warmupSeconds: number;
   cpuSeconds: number;
   cpuMsPerSecond: number;
   /** Bytes the server received (publishers) and delivered (players) over the window, at the socket level. */
@@ -64,7 +72,7 @@ export async function runStreams(peer: Peer, options: StreamsOptions): Promise<S
     }
     const deadline = Date.now() + 15_000;
     while (players.some((p) => p.progressAt === undefined && p.running) && Date.now() < deadline) await sleep(100);
-    await sleep(3_000);
+    await sleep(Math.max(3, options.warmupSeconds ?? 30) * 1000);
     const connected = players.filter((p) => p.progressAt !== undefined && p.running).length;
 
     const startSockets = await socketCounts(peer.port);
@@ -93,6 +101,7 @@ export async function runStreams(peer: Peer, options: StreamsOptions): Promise<S
       publishersAlive,
       connected,
       windowSeconds,
+      warmupSeconds: Math.max(3, options.warmupSeconds ?? 30),
       cpuSeconds: cpu,
       cpuMsPerSecond: (1000 * cpu) / windowSeconds,
       receivedMB,
