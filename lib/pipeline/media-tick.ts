@@ -206,7 +206,8 @@ export class MediaBatch {
     if (this.options.flushMs <= 0) return false;
     const elapsed = now - this.since;
     if (elapsed >= 1_000) {
-      this.perSecond = elapsed < 2_000 ? (this.count * 1_000) / elapsed : 0;
+      // Over however long it was since the last reading: a busy event loop reads late, a quiet stream reads low.
+      this.perSecond = (this.count * 1_000) / elapsed;
       this.count = 0;
       this.since = now;
     }

@@ -163,7 +163,7 @@ test('once a stream sends mediaBatchFrom media messages a second, its media wait
     writer.flush();
     await sleep(110);
   }
-  t.true(busy.messagesPerSecond >= 50, `${busy.messagesPerSecond} messages a second`);
+  t.true(busy.active(), `${busy.messagesPerSecond} messages a second`);
   const before = writes.length;
   writer.send(command(1));
   await nextTurn();
