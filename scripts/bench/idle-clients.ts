@@ -10,14 +10,13 @@
  * closes, SIGTERM, or --hold seconds, and exits.
  */
 import { createConnection, Socket } from 'node:net';
-import { connectCommandObject } from '../../lib/client/connect-command';
 import { parseRtmpUrl } from '../../lib/client/url';
+import { connectingReader } from './raw-client';
 import { ChunkDecoder } from '../../lib/protocol/chunk/decoder';
 import { ChunkEncoder } from '../../lib/protocol/chunk/encoder';
-import { decodeCommand, encodeCommand } from '../../lib/protocol/commands';
+import { decodeCommand } from '../../lib/protocol/commands';
 import { decodeControl, encodeControl } from '../../lib/protocol/control';
-import { ClientHandshake } from '../../lib/protocol/handshake';
-import { ChunkStreamIds, MessageType, RtmpMessage } from '../../lib/protocol/message';
+import { MessageType, RtmpMessage } from '../../lib/protocol/message';
 
 function flag(name: string, fallback: number): number {
   const at = process.argv.indexOf(name);
@@ -41,7 +40,6 @@ function openOne(perConnectionTimeout: number): Promise<number> {
     const started = Date.now();
     const socket = createConnection({ host: '127.0.0.1', port });
     sockets.push(socket);
-    const handshake = new ClientHandshake({ scheme: 'simple' });
     const encoder = new ChunkEncoder();
     let settled = false;
     const settle = (error?: Error): void => {
@@ -67,19 +65,10 @@ function openOne(perConnectionTimeout: number): Promise<number> {
       }
     };
     const decoder = new ChunkDecoder(onMessage);
-    socket.on('connect', () => socket.write(handshake.start()));
+    const read = connectingReader(socket, target, decoder, send);
     socket.on('data', (data: Buffer) => {
       try {
-        if (!handshake.done) {
-          const step = handshake.push(data);
-          for (const bytes of step.output) socket.write(bytes);
-          if (!step.done) return;
-          const { typeId, payload } = encodeCommand({ name: 'connect', transactionId: 1, commandObject: connectCommandObject(target), args: [] }, 0);
-          send({ chunkStreamId: ChunkStreamIds.command, timestamp: 0, typeId, streamId: 0, payload });
-          if (step.leftover.length > 0) decoder.push(step.leftover);
-          return;
-        }
-        decoder.push(data);
+        read(data);
       } catch (error) {
         settle(error instanceof Error ? error : new Error(String(error)));
       }

@@ -12,14 +12,13 @@
  * over the wall seconds since its first media, and whether that kept real time (>= 0.9).
  */
 import { createConnection, Socket } from 'node:net';
-import { connectCommandObject } from '../../lib/client/connect-command';
 import { parseRtmpUrl } from '../../lib/client/url';
+import { connectingReader } from './raw-client';
 import { ChunkDecoder } from '../../lib/protocol/chunk/decoder';
 import { ChunkEncoder } from '../../lib/protocol/chunk/encoder';
 import type { AmfValue } from '../../lib/protocol/amf/values';
 import { decodeCommand, encodeCommand } from '../../lib/protocol/commands';
 import { decodeControl, encodeControl } from '../../lib/protocol/control';
-import { ClientHandshake } from '../../lib/protocol/handshake';
 import { ChunkStreamIds, MessageType, RtmpMessage } from '../../lib/protocol/message';
 
 function flag(name: string, fallback: string): string {
@@ -55,7 +54,6 @@ function playOne(player: Playing): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     player.socket = socket;
-    const handshake = new ClientHandshake({ scheme: 'simple' });
     const encoder = new ChunkEncoder();
     const send = (message: RtmpMessage): void => void socket.write(encoder.encode(message));
     const command = (name: string, transactionId: number, streamId: number, args: AmfValue[]): void => {
@@ -87,20 +85,11 @@ function playOne(player: Playing): Promise<void> {
       }
     };
     const decoder = new ChunkDecoder(onMessage, { maxMessageSize: 16 * 1024 * 1024, maxPendingBytes: 64 * 1024 * 1024 });
-    socket.on('connect', () => socket.write(handshake.start()));
+    const read = connectingReader(socket, target, decoder, send);
     socket.on('data', (data: Buffer) => {
       player.bytes += data.length;
       try {
-        if (!handshake.done) {
-          const step = handshake.push(data);
-          for (const bytes of step.output) socket.write(bytes);
-          if (!step.done) return;
-          const { typeId, payload } = encodeCommand({ name: 'connect', transactionId: 1, commandObject: connectCommandObject(target), args: [] }, 0);
-          send({ chunkStreamId: ChunkStreamIds.command, timestamp: 0, typeId, streamId: 0, payload });
-          if (step.leftover.length > 0) decoder.push(step.leftover);
-          return;
-        }
-        decoder.push(data);
+        read(data);
       } catch (error) {
         socket.destroy();
         if (!settled) reject(error instanceof Error ? error : new Error(String(error)));
