@@ -7,7 +7,8 @@ import { Peer, PeerKind, PeerOptions, startPeer } from './peers';
 import { median, sleep } from './proc';
 import { StreamsResult, runStreams } from './streams';
 import { runThousand, ThousandResult } from './thousand';
-import { ratios, Row, table } from './table';
+import { ratios, Row, shortName, table } from './table';
+import { CLIP_BYTES_PER_SECOND, FLOOR_NAME, runFloor } from './floor';
 
 export const NAMES: Record<PeerKind, string> = { rxrtmp: 'rxrtmp', nginx: 'nginx-rtmp', nms: 'node-media-server' };
 
@@ -251,11 +252,15 @@ export async function latencySection(missing: Missing, plays: number, seconds: n
 export async function streamsSection(missing: Missing, layouts: { streams: number; playersPerStream: number }[], seconds: number, warmupSeconds: number, repeat: number, print: (text: string) => void): Promise<(StreamsResult | Skipped)[]> {
   const all: (StreamsResult | Skipped)[] = [];
   for (const layout of layouts) {
-    const runs = MAIN_SERVERS.map((): (StreamsResult | Skipped)[] => []);
+    const runs = [...MAIN_SERVERS, undefined].map((): (StreamsResult | Skipped)[] => []);
     for (let round = 0; round < repeat; round++) {
       for (const [i, [kind, options, name]] of MAIN_SERVERS.entries()) {
         runs[i]!.push(await withPeer(kind, missing[kind], options, name, async (peer) => ({ ...(await runStreams(peer, { ...layout, seconds, warmupSeconds })), server: name })));
       }
+      // The floor's sources write what the publishers were measured to write in this round.
+      const measured = runs[0]![round];
+      const bytesPerSecond = measured && !isSkipped(measured) && measured.receivedMB > 0 ? (measured.receivedMB * 1e6) / measured.windowSeconds / layout.streams : CLIP_BYTES_PER_SECOND;
+      runs[MAIN_SERVERS.length]!.push(await runFloor({ ...layout, seconds, warmupSeconds, bytesPerSecond }));
     }
     for (const each of runs) all.push(...each);
     const results = runs.map((each) => {
@@ -290,9 +295,18 @@ export async function streamsSection(missing: Missing, layouts: { streams: numbe
         { label: 'probe p95 latency', values: pick(results, (r: StreamsResult) => r.relayP95Ms) },
       ]),
     );
+    print(overFloor(results));
     print(errorsOf(results));
   }
   return all;
+}
+
+/** Each server's CPU per MB moved over the Node.js relay floor's, measured in the same round. */
+function overFloor(results: (StreamsResult | Skipped)[]): string {
+  const floor = results.find((r): r is StreamsResult => !isSkipped(r) && r.server === FLOOR_NAME);
+  if (!floor || !(floor.cpuMsPerMovedMB > 0)) return '';
+  const parts = results.filter((r): r is StreamsResult => !isSkipped(r) && r !== floor).map((r) => `${shortName(r.server)} ${(r.cpuMsPerMovedMB / floor.cpuMsPerMovedMB).toFixed(2)}x`);
+  return `CPU per MB moved over the Node.js relay floor's (nothing parsed, same bytes): ${parts.join(', ')}`;
 }
 
 /** One stream, a thousand players from one load-client process: real time, CPU and memory per player. */
