@@ -11,7 +11,7 @@ import { createServer, ServerOptions } from './app/server';
 import { installDemo } from './demo/demo-app';
 import { installLive } from './media/live-app';
 import { consoleLogger } from './session/options';
-import { createStatusServer, listenHttp } from './web/status-server';
+import { createWebServer } from './web/web-server';
 
 interface CliConfig {
   host: string;
@@ -63,11 +63,11 @@ async function main(): Promise<void> {
     consoleLogger.warn(`no plugin directory at ${config.pluginDir}: the demo scene has no encoder`);
   }
   installDemo(server, { plugins });
-  installLive(server, { logger: consoleLogger, recordDir: config.recordDir });
+  const live = installLive(server, { logger: consoleLogger, recordDir: config.recordDir });
   await server.listen({ host: config.host, port: config.rtmpPort });
-  const http = createStatusServer(server);
-  const web = await listenHttp(http, config.host, config.httpPort);
-  consoleLogger.info(`http listening on ${web.address}:${web.port} (/healthz, /api/connections)`);
+  const web = createWebServer(server, { live, logger: consoleLogger });
+  const address = await web.listen(config.httpPort, config.host);
+  consoleLogger.info(`http listening on ${address.address}:${address.port}: console at /, /api/connections, /api/streams, /metrics, /APP/NAME.flv`);
   if (plugins.has('screen-video')) consoleLogger.info(`try: ffplay rtmp://127.0.0.1:${config.rtmpPort}/demo/scene`);
 
   let stopping = false;
@@ -75,9 +75,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     consoleLogger.info(`${signal}: shutting down`);
-    http.close();
-    http.closeAllConnections();
-    Promise.all([server.close(), plugins.close()]).then(
+    Promise.all([web.close(), server.close(), plugins.close()]).then(
       () => process.exit(0),
       (error: unknown) => {
         consoleLogger.error(`shutdown failed: ${String(error)}`);

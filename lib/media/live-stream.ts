@@ -172,6 +172,11 @@ export class LiveStream {
     this.push(typeId, time, payload, false);
   }
 
+  /** What a new viewer outside RTMP (HTTP-FLV) needs first, in order: metadata, sequence headers, the cached GOP. */
+  startingPackets(): MediaPacket[] {
+    return [...(this.metadataPacket ? [this.metadataPacket] : []), ...this.headers.values(), ...(this.options.gopCache ? this.gop.snapshot : [])];
+  }
+
   /** Sends a new player what it needs before live packets: metadata, sequence headers, the last GOP. */
   startPlayer(player: LivePlayer): void {
     if (this.metadataPacket) player.sendHeader(this.metadataPacket, this.batch);

@@ -70,6 +70,7 @@ export class LiveRegistry {
   private readonly graceTimers = new Map<LiveStream, NodeJS.Timeout>();
   private readonly playersByStream = new Map<NetStream, { live: LiveStream; player: LivePlayer }>();
   private readonly events = new Subject<LiveEvent>();
+  private droppedBefore = 0;
 
   constructor(options: Partial<LiveOptions> = {}) {
     this.options = { ...defaultLiveOptions, ...options };
@@ -86,6 +87,11 @@ export class LiveRegistry {
 
   list(): LiveStream[] {
     return [...this.streams.values()];
+  }
+
+  /** Who feeds a stream now: a publishing NetStream, an application source, or nobody. */
+  ownerOf(live: LiveStream): SourceOwner | undefined {
+    return this.owners.get(live);
   }
 
   private obtain(app: string, name: string): LiveStream {
@@ -190,9 +196,15 @@ export class LiveRegistry {
     entry.live.audienceChanged();
   }
 
+  /** Frames dropped for players that have stopped since the registry began (a live player counts its own). */
+  get droppedByStoppedPlayers(): number {
+    return this.droppedBefore;
+  }
+
   stop(stream: NetStream): void {
     const entry = this.playersByStream.get(stream);
     if (entry === undefined) return;
+    this.droppedBefore += entry.player.stats.dropped;
     this.playersByStream.delete(stream);
     entry.live.players.delete(entry.player);
     entry.live.audienceChanged();

@@ -30,6 +30,15 @@ const CLOSE_GRACE_MS = 2_000;
 
 const NO_STREAMS: ReadonlyMap<number, NetStream> = new Map();
 
+/** One command as the command tap sees it. */
+export interface CommandTapEntry {
+  direction: 'in' | 'out';
+  streamId: number;
+  name: string;
+  transactionId: number;
+  args: AmfValue[];
+}
+
 /**
  * One client connection: an xstate actor for its control plane, RxJS pipelines for
  * its messages. Applications see it in their handlers and may register handlers of
@@ -38,6 +47,11 @@ const NO_STREAMS: ReadonlyMap<number, NetStream> = new Map();
 export class Connection {
   private ownProperties: Map<string, unknown> | undefined;
   readonly actor: Actor<typeof connectionMachine>;
+  /**
+   * Sees every command in and out (connect, calls, their answers, onStatus); unset, the
+   * default, it costs nothing. The web console sets it to keep a connection's history.
+   */
+  commandTap: ((entry: CommandTapEntry) => void) | undefined = undefined;
   /** Resolves with the reason once the connection has closed and been torn down. */
   readonly closed: Promise<string>;
   connectProperties: ConnectProperties | undefined;
@@ -246,7 +260,11 @@ export class Connection {
   private route(message: RtmpMessage): void {
     this.messagesIn++;
     if (isControlMessage(message)) this.upkeep.handle(decodeControl(message.typeId, message.payload));
-    else if (isCommandMessage(message)) this.commands?.push({ streamId: message.streamId, command: decodeCommand(message.typeId, message.payload) });
+    else if (isCommandMessage(message)) {
+      const command = decodeCommand(message.typeId, message.payload);
+      this.commandTap?.({ direction: 'in', streamId: message.streamId, name: command.name, transactionId: command.transactionId, args: command.args });
+      this.commands?.push({ streamId: message.streamId, command });
+    }
     else if (isMediaMessage(message)) {
       this.pacedInput ??= new PacedInput(this.transport, () => this.readPacing());
       this.streamController.receive(message);
@@ -352,6 +370,7 @@ export class Connection {
   }
 
   private sendCommand(command: Command, streamId = 0): void {
+    this.commandTap?.({ direction: 'out', streamId, name: command.name, transactionId: command.transactionId, args: command.args });
     const { typeId, payload } = encodeCommand(command, this.objectEncoding);
     this.writer.send({ chunkStreamId: ChunkStreamIds.command, timestamp: 0, typeId, streamId, payload });
   }

@@ -83,6 +83,7 @@ export class NetStream {
   /** Sends `onStatus` on this stream. */
   sendStatus(code: string, description: string, level: StatusInfo['level'] = 'status', extra: AmfObject = {}): void {
     const info = status(code, description, level, { details: this.name ?? '', ...extra });
+    this.connection.commandTap?.({ direction: 'out', streamId: this.id, name: 'onStatus', transactionId: 0, args: [info] });
     const { typeId, payload } = encodeCommand({ name: 'onStatus', transactionId: 0, commandObject: null, args: [info] }, this.output.objectEncoding());
     this.output.send({ chunkStreamId: ChunkStreamIds.data, timestamp: 0, typeId, streamId: this.id, payload });
   }

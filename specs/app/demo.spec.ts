@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createServer, RtmpClient, silentLogger } from '../../lib';
 import { installDemo } from '../../lib/demo/demo-app';
-import { createStatusServer, listenHttp } from '../../lib/web/status-server';
+import { createWebServer } from '../../lib/web/web-server';
 
 async function demoServer() {
   const server = createServer({ logger: silentLogger });
@@ -105,8 +105,8 @@ test('invoke rejects on timeout and on disconnect', async (t) => {
 
 test('per-connection statistics and the /api/connections endpoint describe a live connection', async (t) => {
   const { server, url } = await demoServer();
-  const http = createStatusServer(server);
-  const { port } = await listenHttp(http, '127.0.0.1', 0);
+  const web = createWebServer(server);
+  const { port } = await web.listen(0, '127.0.0.1');
   const client = await RtmpClient.connect(url);
   try {
     await client.call('echo', 'x'.repeat(1000));
@@ -125,7 +125,7 @@ test('per-connection statistics and the /api/connections endpoint describe a liv
     t.is((await fetch(`http://127.0.0.1:${port}/nothing`)).status, 404);
   } finally {
     await client.close();
-    http.close();
+    await web.close();
     await server.close();
   }
 });

@@ -1,0 +1,201 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { RtmpServer } from '../app/server';
+import type { LiveRegistry } from '../media/registry';
+import type { LiveStream } from '../media/live-stream';
+import { connectionMachine } from '../session/machine';
+import type { Logger } from '../session/options';
+import { FlvSink, FlvViewer } from './flv-viewer';
+import { Inspector } from './inspector';
+import { describeMachine, MachineDescription, toMermaid } from './machine-graph';
+import { machineSvg } from './machine-svg';
+import { createMetrics } from './metrics';
+import { Observatory, ObservatoryOptions } from './observatory';
+
+export interface WebOptions extends ObservatoryOptions {
+  /** The live streams, for the streams table, HTTP-FLV and WebSocket-FLV. */
+  live?: LiveRegistry;
+  logger?: Logger;
+  /** Inspector frames at most this often (ms). */
+  inspectIntervalMs?: number;
+  /** An inspector viewer with more than this unsent is skipped until it drains (bytes). */
+  inspectMaxBuffered?: number;
+}
+
+export interface WebServer {
+  readonly http: Server;
+  readonly observatory: Observatory;
+  readonly inspector: Inspector;
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+const PAGE_DIR = join(__dirname, 'page');
+
+/** A file of an installed package, found from its entry point: the browser builds are not in the packages' export maps. */
+function packageFile(name: string, file: string): string {
+  let dir = dirname(require.resolve(name));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, file);
+}
+const ASSETS: Record<string, { file: string; type: string }> = {
+  '/': { file: join(PAGE_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
+  '/assets/console.js': { file: join(PAGE_DIR, 'console.js'), type: 'text/javascript; charset=utf-8' },
+  '/assets/console.css': { file: join(PAGE_DIR, 'console.css'), type: 'text/css; charset=utf-8' },
+  '/assets/msgpackr.js': { file: packageFile('msgpackr', 'dist/index-no-eval.min.js'), type: 'text/javascript; charset=utf-8' },
+  '/assets/mpegts.js': { file: packageFile('mpegts.js', 'dist/mpegts.js'), type: 'text/javascript; charset=utf-8' },
+};
+
+/** `/live/cam.flv` → app `live`, name `cam`. */
+const FLV_PATH = /^\/([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)\.flv$/;
+
+/** The connection machine's states, in definition order: the only label values /metrics uses. */
+export const CONNECTION_MACHINE: MachineDescription = describeMachine(connectionMachine);
+
+/**
+ * The HTTP port: the console page, its JSON API and inspector feed, Prometheus metrics,
+ * and live streams as HTTP-FLV and WebSocket-FLV.
+ */
+export function createWebServer(rtmp: RtmpServer, options: WebOptions = {}): WebServer {
+  const machine = CONNECTION_MACHINE;
+  const observatory = new Observatory(rtmp, options.live, machine.states.map((s) => s.id), options);
+  const metrics = createMetrics(observatory);
+  const inspector = new Inspector(observatory, machine, { intervalMs: options.inspectIntervalMs, maxBuffered: options.inspectMaxBuffered });
+  const logger = options.logger;
+  let svg: Promise<string> | undefined;
+  const viewers = new Set<FlvViewer>();
+  const liveEvents = options.live?.events$.subscribe((event) => {
+    if (event.type === 'ended') for (const viewer of viewers) if (viewer.stream === event.stream) viewer.close('stream ended');
+  });
+
+  const startViewer = (live: LiveStream, sink: FlvSink): FlvViewer => {
+    const viewer = new FlvViewer(live, sink);
+    viewers.add(viewer);
+    viewer.start();
+    return viewer;
+  };
+
+  const http = createServer((request: IncomingMessage, response: ServerResponse) => {
+    void route(request, response).catch((error: unknown) => {
+      logger?.warn(`http ${request.method} ${request.url}: ${error instanceof Error ? error.message : String(error)}`);
+      if (!response.headersSent) send(response, 500, { error: 'internal error' });
+      else response.destroy();
+    });
+  });
+
+  async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const method = request.method ?? 'GET';
+    const kick = /^\/api\/connections\/([^/]+)$/.exec(path);
+    if (kick && method === 'DELETE') {
+      const connection = observatory.connection(decodeURIComponent(kick[1]!));
+      if (!connection) return send(response, 404, { error: `no connection ${kick[1]}` });
+      connection.close('kicked from the web console');
+      return send(response, 202, { id: connection.id, state: connection.state });
+    }
+    if (method !== 'GET' && method !== 'HEAD') return send(response, 405, { error: `${method} is not served at ${path}` });
+    const asset = ASSETS[path];
+    if (asset) {
+      const body = readFileSync(asset.file);
+      response.writeHead(200, { 'content-type': asset.type, 'content-length': body.length, 'cache-control': 'no-cache' });
+      return void response.end(body);
+    }
+    if (path === '/healthz') return send(response, 200, { ok: true, connections: rtmp.connections.size });
+    if (path === '/api/connections') return send(response, 200, { connections: observatory.rows(), counts: observatory.counts() });
+    const history = /^\/api\/connections\/([^/]+)\/history$/.exec(path);
+    if (history) {
+      const entries = observatory.history(decodeURIComponent(history[1]!));
+      return entries ? send(response, 200, { id: history[1], history: entries }) : send(response, 404, { error: `no connection ${history[1]}` });
+    }
+    if (path === '/api/streams') return send(response, 200, { streams: observatory.streams() });
+    const one = /^\/api\/streams\/([^/]+)\/([^/]+)$/.exec(path);
+    if (one) {
+      const stream = observatory.stream(decodeURIComponent(one[1]!), decodeURIComponent(one[2]!));
+      return stream ? send(response, 200, stream) : send(response, 404, { error: `no stream ${one[1]}/${one[2]}` });
+    }
+    if (path === '/api/machine') return send(response, 200, machine);
+    if (path === '/api/machine.mmd') return sendText(response, 'text/plain; charset=utf-8', toMermaid(machine, 'handshake'));
+    if (path === '/api/machine.svg') return sendText(response, 'image/svg+xml', await (svg ??= machineSvg(machine)));
+    if (path === '/metrics') return sendText(response, metrics.contentType, await metrics.metrics());
+    const flv = FLV_PATH.exec(path);
+    if (flv) {
+      const live = options.live?.get(flv[1]!, flv[2]!);
+      if (!live || live.state === 'idle') return send(response, 404, { error: `${flv[1]}/${flv[2]} is not live` });
+      response.writeHead(200, { 'content-type': 'video/x-flv', 'cache-control': 'no-cache', 'access-control-allow-origin': '*' });
+      const viewer = startViewer(live, {
+        write: (chunks) => {
+          for (const chunk of chunks) response.write(chunk);
+        },
+        backlog: () => response.writableLength,
+        close: () => response.end(),
+      });
+      response.on('close', () => {
+        viewers.delete(viewer);
+        viewer.close('viewer left');
+      });
+      return;
+    }
+    return send(response, 404, { error: `nothing at ${path}` });
+  }
+
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  http.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const flv = FLV_PATH.exec(path);
+    const live = flv ? options.live?.get(flv[1]!, flv[2]!) : undefined;
+    if (path !== '/api/inspect' && !(live && live.state !== 'idle')) {
+      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    sockets.handleUpgrade(request, socket, head, (ws: WebSocket) => {
+      if (path === '/api/inspect') return inspector.accept(ws);
+      ws.on('error', () => ws.terminate());
+      const viewer = startViewer(live!, {
+        write: (chunks) => ws.send(Buffer.concat(chunks), { binary: true }),
+        backlog: () => ws.bufferedAmount,
+        close: () => ws.close(1000),
+      });
+      ws.on('close', () => {
+        viewers.delete(viewer);
+        viewer.close('viewer left');
+      });
+    });
+  });
+
+  return {
+    http,
+    observatory,
+    inspector,
+    listen: (port, host = '0.0.0.0') =>
+      new Promise((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(port, host, () => {
+          http.off('error', reject);
+          resolve(http.address() as AddressInfo);
+        });
+      }),
+    close: async () => {
+      liveEvents?.unsubscribe();
+      for (const viewer of viewers) viewer.close('server closing');
+      inspector.close();
+      observatory.stop();
+      sockets.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  const json = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+  response.end(json);
+}
+
+function sendText(response: ServerResponse, type: string, text: string): void {
+  response.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
