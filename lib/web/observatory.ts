@@ -6,6 +6,7 @@ import type { LiveStream } from '../media/live-stream';
 import type { AmfValue } from '../protocol/amf/values';
 import type { Connection, CommandTapEntry } from '../session/connection';
 import { NetStream } from '../session/net-stream';
+import { FlightRecorder, FlightRecorderOptions } from './flight-recorder';
 
 /** One line of a connection's history, as the console shows it. */
 export type HistoryEntry =
@@ -47,6 +48,8 @@ export interface ObservatoryOptions {
   showArguments?: boolean;
   /** How often rates and stream histories are sampled (ms). */
   sampleMs?: number;
+  /** The flight recorder (off by default: no app recorded until one is asked for). */
+  recorder?: FlightRecorderOptions;
 }
 
 interface Watched {
@@ -105,6 +108,7 @@ export class Observatory {
   bytesOutClosed = 0;
   /** Bumped on every change; viewers compare it with what they last sent. */
   version = 0;
+  readonly recorder: FlightRecorder;
   private readonly watched = new Map<string, Watched>();
   private readonly byActor = new Map<object, Watched>();
   /** Ids that left, with the version at which they did (bounded). */
@@ -126,6 +130,7 @@ export class Observatory {
     this.states = states;
     this.historyLength = options.historyLength ?? 200;
     this.showArguments = options.showArguments ?? false;
+    this.recorder = new FlightRecorder(options.recorder);
     this.subscriptions.push(server.sessions.system.inspect((event) => this.inspected(event)));
     const subscription: Subscription = server.connections$.subscribe((connection) => this.watch(connection));
     this.subscriptions.push(subscription);
@@ -253,6 +258,7 @@ export class Observatory {
     this.watched.set(connection.id, w);
     this.byActor.set(connection.actor, w);
     connection.commandTap ??= (entry) => this.command(w, entry);
+    this.recorder.accepted(connection);
     void connection.closed.then(() => this.forget(w));
   }
 
@@ -264,6 +270,7 @@ export class Observatory {
     this.watched.delete(w.connection.id);
     this.byActor.delete(w.connection.actor);
     this.removed.push({ id: w.connection.id, version: ++this.version });
+    this.recorder.ended(w.connection.id);
     if (this.removed.length > 10_000) this.removedTrimmedAt = this.removed.splice(0, 5_000).pop()!.version;
   }
 
@@ -274,6 +281,7 @@ export class Observatory {
   }
 
   private command(w: Watched, entry: CommandTapEntry): void {
+    this.recorder.command(w.connection.id, { direction: entry.direction, name: entry.name, transactionId: entry.transactionId, streamId: entry.streamId });
     // onStatus and _result/_error are the server's own words: shown whole; what a client sends is shaped unless opted in.
     const args = entry.direction === 'out' || this.showArguments ? entry.args.map((a) => plain(a)) : entry.args.map(shape);
     this.push(w, { at: Date.now(), kind: 'command', direction: entry.direction, name: entry.name, transactionId: entry.transactionId, streamId: entry.streamId, args });
@@ -285,6 +293,7 @@ export class Observatory {
     if (w === undefined) return;
     const snapshot = event.snapshot as { value?: unknown };
     const to = typeof snapshot.value === 'string' ? snapshot.value : JSON.stringify(snapshot.value);
+    if (event.event.type !== 'xstate.init') this.recorder.event(w.connection.id, event.event as { type: string }, to);
     if (to === w.state) return;
     const from = w.state;
     this.transitions.set(`${from}\u0000${to}`, (this.transitions.get(`${from}\u0000${to}`) ?? 0) + 1);
@@ -293,7 +302,10 @@ export class Observatory {
     this.push(w, { at: Date.now(), kind: 'state', from, to, event: event.event.type });
     if (to === 'closing') {
       const reason = (event.snapshot as { context?: { closeReason?: string } }).context?.closeReason;
-      if (reason) this.push(w, { at: Date.now(), kind: 'error', message: reason });
+      if (reason) {
+        this.push(w, { at: Date.now(), kind: 'error', message: reason });
+        this.recorder.error(w.connection.id, reason);
+      }
     }
   }
 
@@ -304,6 +316,9 @@ export class Observatory {
       const seconds = Math.max(0.001, (now - w.bytes.at) / 1000);
       const kbitIn = Math.round(((stats.bytesIn - w.bytes.in) * 8) / 1000 / seconds);
       const kbitOut = Math.round(((stats.bytesOut - w.bytes.out) * 8) / 1000 / seconds);
+      if (this.recorder.isRecording(w.connection.id) && (stats.bytesIn !== w.bytes.in || stats.bytesOut !== w.bytes.out)) {
+        this.recorder.media(w.connection.id, { bytesIn: stats.bytesIn - w.bytes.in, bytesOut: stats.bytesOut - w.bytes.out, messagesIn: stats.messagesIn, messagesOut: stats.messagesOut });
+      }
       w.bytes = { in: stats.bytesIn, out: stats.bytesOut, at: now };
       if (kbitIn !== w.kbitIn || kbitOut !== w.kbitOut) {
         w.kbitIn = kbitIn;

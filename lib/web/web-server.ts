@@ -8,6 +8,7 @@ import type { LiveRegistry } from '../media/registry';
 import type { LiveStream } from '../media/live-stream';
 import { connectionMachine } from '../session/machine';
 import type { Logger } from '../session/options';
+import { encodeRecording } from './flight-recorder';
 import { FlvSink, FlvViewer } from './flv-viewer';
 import { Inspector } from './inspector';
 import { describeMachine, MachineDescription, toMermaid } from './machine-graph';
@@ -96,6 +97,17 @@ export function createWebServer(rtmp: RtmpServer, options: WebOptions = {}): Web
       connection.close('kicked from the web console');
       return send(response, 202, { id: connection.id, state: connection.state });
     }
+    const recordConnection = /^\/api\/connections\/([^/]+)\/record$/.exec(path);
+    if (recordConnection && method === 'POST') {
+      const connection = observatory.connection(decodeURIComponent(recordConnection[1]!));
+      if (!connection) return send(response, 404, { error: `no connection ${recordConnection[1]}` });
+      return send(response, 201, { recording: observatory.recorder.begin(connection) });
+    }
+    const recordApp = /^\/api\/recorder\/apps\/([^/]+)$/.exec(path);
+    if (recordApp && (method === 'PUT' || method === 'DELETE')) {
+      observatory.recorder.recordApp(decodeURIComponent(recordApp[1]!), method === 'PUT');
+      return send(response, 200, { apps: observatory.recorder.recordedApps });
+    }
     if (method !== 'GET' && method !== 'HEAD') return send(response, 405, { error: `${method} is not served at ${path}` });
     const asset = ASSETS[path];
     if (asset) {
@@ -109,6 +121,16 @@ export function createWebServer(rtmp: RtmpServer, options: WebOptions = {}): Web
     if (history) {
       const entries = observatory.history(decodeURIComponent(history[1]!));
       return entries ? send(response, 200, { id: history[1], history: entries }) : send(response, 404, { error: `no connection ${history[1]}` });
+    }
+    if (path === '/api/recordings') return send(response, 200, { apps: observatory.recorder.recordedApps, recordings: observatory.recorder.list() });
+    const recording = /^\/api\/recordings\/([^/]+?)(\.json)?$/.exec(path);
+    if (recording) {
+      const found = observatory.recorder.get(decodeURIComponent(recording[1]!));
+      if (!found) return send(response, 404, { error: `no recording ${recording[1]}` });
+      if (recording[2]) return send(response, 200, found);
+      const body = encodeRecording(found);
+      response.writeHead(200, { 'content-type': 'application/x-msgpack', 'content-length': body.length, 'content-disposition': `attachment; filename="rxrtmp-flight-${found.id}.msgpack"` });
+      return void response.end(body);
     }
     if (path === '/api/streams') return send(response, 200, { streams: observatory.streams() });
     const one = /^\/api\/streams\/([^/]+)\/([^/]+)$/.exec(path);
