@@ -21,6 +21,9 @@ test('in headless Chromium: real clients appear with their state, the chart coun
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForSelector('svg.machine [data-count="connected"]');
+    await page.fill('#record-app-name', 'live');
+    await page.click('#record-app button');
+    await page.waitForFunction(`document.querySelector('#recorded-apps').textContent.includes('live')`);
     // rtmpdump waits playing a name nobody publishes yet: a connection in `streaming`.
     const rtmpdump = spawn('rtmpdump', ['-r', `${url}/later`, '-v', '-o', '/dev/null'], { stdio: 'ignore' });
     children.push(rtmpdump);
@@ -37,6 +40,23 @@ test('in headless Chromium: real clients appear with their state, the chart coun
     await page.click('#connections tbody tr[data-state="streaming"] button.kick');
     t.true((await exited) - kickedAt < 2000, 'rtmpdump closed within 2 s of the kick');
     await page.waitForFunction(`document.querySelectorAll('#connections tbody tr').length === 0`, undefined, { timeout: 5000 });
+
+    // The kicked session, replayed from its recording: scrubbing to the end shows it closed, on the way it streamed.
+    await page.click('#recordings-refresh');
+    await page.waitForSelector('#recordings tbody tr button.replay');
+    await page.click('#recordings tbody tr button.replay');
+    await page.waitForSelector('#replay:not([hidden])');
+    const steps = Number(await page.getAttribute('#replay-scrub', 'max'));
+    const seen: string[] = [];
+    for (let at = 0; at <= steps; at++) {
+      await page.fill('#replay-scrub', String(at));
+      seen.push((await page.getAttribute('#replay-position', 'data-state')) ?? '');
+    }
+    t.is(seen[0], 'handshake');
+    t.is(seen[seen.length - 1], 'closed');
+    t.true(seen.includes('streaming'), seen.join(' '));
+    t.is(await page.getAttribute('g.state.highlight', 'data-state'), 'closed');
+    await page.screenshot({ path: join(SHOTS, 'replay.png') });
 
     const ffmpeg = spawn('ffmpeg', ['-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-t', '40', '-f', 'flv', `${url}/cam`], { stdio: 'ignore' });
     children.push(ffmpeg);

@@ -22,6 +22,7 @@
     }
   }
   function highlight() {
+    if (replaying && !selected) return;
     const row = selected && rows.get(selected);
     for (const g of document.querySelectorAll('g.state')) g.classList.toggle('highlight', !!row && g.getAttribute('data-state') === row.state);
   }
@@ -67,6 +68,8 @@
   function render() { renderConnections(); highlight(); }
   function select(id) {
     selected = id;
+    replaying = null;
+    $('replay').hidden = true;
     $('selected').textContent = id ? `of connection ${id}` : '';
     if (socket && socket.readyState === 1) socket.send(msgpackr.pack({ type: 'select', id }));
     render();
@@ -111,5 +114,59 @@
       window.rxrtmpConsole = { rows: rows.size, counts: frame.counts || (window.rxrtmpConsole && window.rxrtmpConsole.counts) };
     };
   }
+  // The flight recorder: recordings listed, downloaded as msgpack, replayed on the chart with a timeline.
+  let replaying = null;
+  function loadRecordings() {
+    fetch('/api/recordings').then((r) => r.json()).then((body) => {
+      $('recorded-apps').textContent = body.apps.length ? `recording: ${body.apps.join(', ')}` : '';
+      const tbody = $('recordings').tBodies[0];
+      tbody.textContent = '';
+      for (const r of body.recordings) {
+        const tr = document.createElement('tr');
+        tr.dataset.recording = r.id;
+        for (const v of [r.id, r.connection.id, r.connection.app, r.events]) tr.appendChild(cell(v));
+        const td = document.createElement('td');
+        td.innerHTML = `<a href="/api/recordings/${encodeURIComponent(r.id)}" download>download</a> <button class="replay">replay</button>`;
+        td.querySelector('button').onclick = () => replay(r.id);
+        tr.appendChild(td);
+        tbody.appendChild(tr);
+      }
+    });
+  }
+  function replay(id) {
+    fetch(`/api/recordings/${encodeURIComponent(id)}.json`).then((r) => r.json()).then((recording) => {
+      replaying = recording;
+      const scrub = $('replay-scrub');
+      scrub.max = String(recording.events.length);
+      scrub.value = '0';
+      $('replay').hidden = false;
+      showReplay();
+    });
+  }
+  function showReplay() {
+    if (!replaying) return;
+    const at = Number($('replay-scrub').value);
+    const events = replaying.events.slice(0, at);
+    let state = replaying.start.state;
+    for (const e of events) if (e.kind === 'event') state = e.state;
+    $('replay-position').textContent = `${at}/${replaying.events.length} · ${state}`;
+    $('replay-position').dataset.state = state;
+    for (const g of document.querySelectorAll('g.state')) g.classList.toggle('highlight', g.getAttribute('data-state') === state);
+    const list = $('replay-events');
+    list.textContent = '';
+    for (const e of events.slice(-30)) {
+      const li = document.createElement('li');
+      li.textContent = e.kind === 'event' ? `+${e.t} ms ${e.event.type} → ${e.state}` : e.kind === 'command' ? `+${e.t} ms ${e.direction === 'in' ? '←' : '→'} ${e.name}` : e.kind === 'media' ? `+${e.t} ms media ${e.bytesIn} B in, ${e.bytesOut} B out` : `+${e.t} ms ${e.message}`;
+      list.appendChild(li);
+    }
+  }
+  $('replay-scrub').oninput = showReplay;
+  $('recordings-refresh').onclick = loadRecordings;
+  $('record-app').onsubmit = (event) => {
+    event.preventDefault();
+    const app = $('record-app-name').value.trim();
+    if (app) fetch(`/api/recorder/apps/${encodeURIComponent(app)}`, { method: 'PUT' }).then(loadRecordings);
+  };
+  loadRecordings();
   connect();
 })();
