@@ -24,6 +24,8 @@ export class Inspector {
   private readonly viewers = new Set<Viewer>();
   private readonly timer: NodeJS.Timeout;
   private readonly maxBuffered: number;
+  /** Frames not sent because their viewer was over its buffer limit, since start. */
+  skippedFrames = 0;
 
   constructor(
     private readonly observatory: Observatory,
@@ -37,6 +39,11 @@ export class Inspector {
 
   get viewerCount(): number {
     return this.viewers.size;
+  }
+
+  /** Bytes each viewer's socket holds unsent: bounded by `maxBuffered` plus one frame, whatever the viewer does. */
+  backlogs(): number[] {
+    return [...this.viewers].map((v) => v.socket.bufferedAmount);
   }
 
   accept(socket: WebSocket): void {
@@ -73,6 +80,7 @@ export class Inspector {
     if (viewer.socket.readyState !== viewer.socket.OPEN) return;
     if (viewer.socket.bufferedAmount > this.maxBuffered) {
       viewer.skipped++;
+      this.skippedFrames++;
       return;
     }
     const o = this.observatory;
