@@ -19,50 +19,14 @@ export function createMetrics(observatory: Observatory): Registry {
       for (const [state, count] of Object.entries(observatory.counts())) this.set({ state }, count);
     },
   });
-  let acceptedSeen = 0;
-  new Counter({
-    name: 'rxrtmp_connections_accepted_total',
-    help: 'Connections accepted since start',
-    registers: [register],
-    collect() {
-      this.inc(observatory.accepted - acceptedSeen);
-      acceptedSeen = observatory.accepted;
-    },
-  });
-  const bytesSeen = { in: 0, out: 0 };
-  new Counter({
-    name: 'rxrtmp_received_bytes_total',
-    help: 'Bytes received from peers',
-    registers: [register],
-    collect() {
-      const now = observatory.bytes().in;
-      this.inc(Math.max(0, now - bytesSeen.in));
-      bytesSeen.in = Math.max(bytesSeen.in, now);
-    },
-  });
-  new Counter({
-    name: 'rxrtmp_sent_bytes_total',
-    help: 'Bytes sent to peers',
-    registers: [register],
-    collect() {
-      const now = observatory.bytes().out;
-      this.inc(Math.max(0, now - bytesSeen.out));
-      bytesSeen.out = Math.max(bytesSeen.out, now);
-    },
-  });
-  new Gauge({ name: 'rxrtmp_streams', help: 'Live streams', registers: [register], collect() { this.set(observatory.streams().length); } });
+  counterOf(register, 'rxrtmp_connections_accepted_total', 'Connections accepted since start', () => observatory.accepted);
+  // One sum over the connections per scrape serves both byte counters.
+  let bytes = { in: 0, out: 0 };
+  counterOf(register, 'rxrtmp_received_bytes_total', 'Bytes received from peers', () => (bytes = observatory.bytes()).in);
+  counterOf(register, 'rxrtmp_sent_bytes_total', 'Bytes sent to peers', () => bytes.out);
+  new Gauge({ name: 'rxrtmp_streams', help: 'Live streams', registers: [register], collect() { this.set(observatory.live?.list().length ?? 0); } });
   new Gauge({ name: 'rxrtmp_players', help: 'Players of live streams', registers: [register], collect() { this.set(observatory.players()); } });
-  let droppedSeen = 0;
-  new Counter({
-    name: 'rxrtmp_frames_dropped_total',
-    help: 'Frames dropped for players that could not keep up',
-    registers: [register],
-    collect() {
-      const now = observatory.droppedFrames();
-      this.inc(Math.max(0, now - droppedSeen));
-      droppedSeen = Math.max(droppedSeen, now);
-    },
-  });
+  counterOf(register, 'rxrtmp_frames_dropped_total', 'Frames dropped for players that could not keep up', () => observatory.droppedFrames());
   const seenTransitions = new Map<string, number>();
   new Counter({
     name: 'rxrtmp_state_transitions_total',
@@ -87,4 +51,19 @@ export function createMetrics(observatory: Observatory): Registry {
     },
   });
   return register;
+}
+
+/** A counter that follows a running total read at scrape time (never going back, should the total). */
+function counterOf(register: Registry, name: string, help: string, total: () => number): void {
+  let seen = 0;
+  new Counter({
+    name,
+    help,
+    registers: [register],
+    collect() {
+      const now = total();
+      if (now > seen) this.inc(now - seen);
+      seen = Math.max(seen, now);
+    },
+  });
 }

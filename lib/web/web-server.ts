@@ -81,8 +81,9 @@ export function createWebServer(rtmp: RtmpServer, options: WebOptions = {}): Web
 
   const http = createServer((request: IncomingMessage, response: ServerResponse) => {
     void route(request, response).catch((error: unknown) => {
-      logger?.warn(`http ${request.method} ${request.url}: ${error instanceof Error ? error.message : String(error)}`);
-      if (!response.headersSent) send(response, 500, { error: 'internal error' });
+      const bad = error instanceof URIError || error instanceof TypeError;
+      logger?.warn(`http ${request.method} ${JSON.stringify(request.url)} ${bad ? 'refused' : 'failed'}: ${error instanceof Error ? error.message : String(error)}`);
+      if (!response.headersSent) send(response, bad ? 400 : 500, { error: bad ? 'malformed request' : 'internal error' });
       else response.destroy();
     });
   });
@@ -165,6 +166,17 @@ export function createWebServer(rtmp: RtmpServer, options: WebOptions = {}): Web
 
   const sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   http.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    try {
+      upgrade(request, socket, head);
+    } catch (error) {
+      // A malformed upgrade is that one socket's problem: refused and logged, the server goes on.
+      logger?.warn(`http upgrade ${JSON.stringify(request.url)} refused: ${error instanceof Error ? error.message : String(error)}`);
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    }
+  });
+
+  function upgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     const flv = FLV_PATH.exec(path);
     const live = flv ? options.live?.get(flv[1]!, flv[2]!) : undefined;
@@ -185,7 +197,7 @@ export function createWebServer(rtmp: RtmpServer, options: WebOptions = {}): Web
         viewer.close('viewer left');
       });
     });
-  });
+  }
 
   return {
     http,

@@ -12,8 +12,8 @@
  */
 import { spawn } from 'node:child_process';
 import { connect, Socket } from 'node:net';
-import type { StreamsOptions, StreamsResult } from './streams';
-import { machineJiffies, readCalls, sample, sleep, socketCounts, socketCountsDelta } from './proc';
+import { measureWindow, StreamsOptions, StreamsResult } from './streams';
+import { sleep } from './proc';
 
 export const FLOOR_NAME = 'Node.js relay floor';
 
@@ -81,20 +81,7 @@ export async function runFloor(options: FloorOptions): Promise<StreamsResult> {
     }
     const warmupSeconds = Math.max(3, options.warmupSeconds ?? 30);
     await sleep(warmupSeconds * 1000);
-    const pid = relay.pid!;
-    const startSockets = await socketCounts(port);
-    const start = sample(pid);
-    const startReads = readCalls(pid);
-    const startJiffies = machineJiffies();
-    await sleep(options.seconds * 1000);
-    const end = sample(pid);
-    const reads = readCalls(pid) - startReads;
-    const endJiffies = machineJiffies();
-    const moved = socketCountsDelta(startSockets, await socketCounts(port));
-    const windowSeconds = (end.at - start.at) / 1000;
-    const cpu = end.cpu - start.cpu;
-    const receivedMB = moved.received / 1e6;
-    const deliveredMB = moved.acked / 1e6;
+    const figures = await measureWindow(relay.pid!, port, options.seconds);
     const sinks = options.streams * options.playersPerStream;
     return {
       server: FLOOR_NAME,
@@ -102,22 +89,13 @@ export async function runFloor(options: FloorOptions): Promise<StreamsResult> {
       playersPerStream: options.playersPerStream,
       publishersAlive: options.streams,
       connected: sinks,
-      windowSeconds,
       warmupSeconds,
-      cpuSeconds: cpu,
-      cpuMsPerSecond: (1000 * cpu) / windowSeconds,
-      receivedMB,
-      deliveredMB,
-      cpuMsPerMovedMB: (1000 * cpu) / Math.max(1e-9, receivedMB + deliveredMB),
-      cpuMsPerDeliveredMB: (1000 * cpu) / Math.max(1e-9, deliveredMB),
-      readsPerSecond: reads / windowSeconds,
-      rssMB: end.rss / 1e6,
+      ...figures,
       keptRealTime: sinks,
       players: sinks,
       // No RTMP, so no probe stream.
       relayMedianMs: Number.NaN,
       relayP95Ms: Number.NaN,
-      machineBusyPercent: (100 * (endJiffies.busy - startJiffies.busy)) / Math.max(1, endJiffies.total - startJiffies.total),
     };
   } finally {
     for (const timer of timers) clearInterval(timer);

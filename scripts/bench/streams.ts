@@ -53,6 +53,38 @@ export interface StreamsResult {
   error?: string;
 }
 
+/** The figures of one CPU window that every streams run reports, server or floor alike. */
+export type WindowFigures = Pick<StreamsResult, 'windowSeconds' | 'cpuSeconds' | 'cpuMsPerSecond' | 'receivedMB' | 'deliveredMB' | 'cpuMsPerMovedMB' | 'cpuMsPerDeliveredMB' | 'readsPerSecond' | 'rssMB' | 'machineBusyPercent'>;
+
+/** Measures process `pid` over `seconds`: its CPU, reads and RSS, and what the sockets on `port` moved. */
+export async function measureWindow(pid: number, port: number, seconds: number): Promise<WindowFigures> {
+  const startSockets = await socketCounts(port);
+  const start = sample(pid);
+  const startReads = readCalls(pid);
+  const startJiffies = machineJiffies();
+  await sleep(seconds * 1000);
+  const end = sample(pid);
+  const reads = readCalls(pid) - startReads;
+  const endJiffies = machineJiffies();
+  const moved = socketCountsDelta(startSockets, await socketCounts(port));
+  const windowSeconds = (end.at - start.at) / 1000;
+  const cpu = end.cpu - start.cpu;
+  const receivedMB = moved.received / 1e6;
+  const deliveredMB = moved.acked / 1e6;
+  return {
+    windowSeconds,
+    cpuSeconds: cpu,
+    cpuMsPerSecond: (1000 * cpu) / windowSeconds,
+    receivedMB,
+    deliveredMB,
+    cpuMsPerMovedMB: (1000 * cpu) / Math.max(1e-9, receivedMB + deliveredMB),
+    cpuMsPerDeliveredMB: (1000 * cpu) / Math.max(1e-9, deliveredMB),
+    readsPerSecond: reads / windowSeconds,
+    rssMB: end.rss / 1e6,
+    machineBusyPercent: (100 * (endJiffies.busy - startJiffies.busy)) / Math.max(1, endJiffies.total - startJiffies.total),
+  };
+}
+
 const streamName = (i: number): string => `many${i}`;
 
 export async function runStreams(peer: Peer, options: StreamsOptions): Promise<StreamsResult> {
@@ -75,46 +107,25 @@ export async function runStreams(peer: Peer, options: StreamsOptions): Promise<S
     await sleep(Math.max(3, options.warmupSeconds ?? 30) * 1000);
     const connected = players.filter((p) => p.progressAt !== undefined && p.running).length;
 
-    const startSockets = await socketCounts(peer.port);
-    const start = sample(peer.pid);
-    const startReads = readCalls(peer.pid);
-    const startJiffies = machineJiffies();
-    await sleep(options.seconds * 1000);
-    const end = sample(peer.pid);
-    const reads = readCalls(peer.pid) - startReads;
-    const endJiffies = machineJiffies();
-    const moved = socketCountsDelta(startSockets, await socketCounts(peer.port));
+    const figures = await measureWindow(peer.pid, peer.port, options.seconds);
     const publishersAlive = publishers.filter((p) => p.alive()).length;
     const latency = await runRelayLatency(peer, Math.min(8, Math.max(2, options.seconds - 3)));
 
     const stoppedAt = Date.now();
     await Promise.all(players.map((p) => p.stop()));
     const kept = players.filter((p) => p.mediaSeconds / Math.max(0.1, (stoppedAt - p.spawnedAt) / 1000 - STARTUP_ALLOWANCE) >= 0.9).length;
-    const windowSeconds = (end.at - start.at) / 1000;
-    const cpu = end.cpu - start.cpu;
-    const receivedMB = moved.received / 1e6;
-    const deliveredMB = moved.acked / 1e6;
     return {
       server: peer.name,
       streams: options.streams,
       playersPerStream: options.playersPerStream,
       publishersAlive,
       connected,
-      windowSeconds,
       warmupSeconds: Math.max(3, options.warmupSeconds ?? 30),
-      cpuSeconds: cpu,
-      cpuMsPerSecond: (1000 * cpu) / windowSeconds,
-      receivedMB,
-      deliveredMB,
-      cpuMsPerMovedMB: (1000 * cpu) / Math.max(1e-9, receivedMB + deliveredMB),
-      cpuMsPerDeliveredMB: (1000 * cpu) / Math.max(1e-9, deliveredMB),
-      readsPerSecond: reads / windowSeconds,
-      rssMB: end.rss / 1e6,
+      ...figures,
       keptRealTime: kept,
       players: players.length,
       relayMedianMs: latency.medianMs,
       relayP95Ms: latency.p95Ms,
-      machineBusyPercent: (100 * (endJiffies.busy - startJiffies.busy)) / Math.max(1, endJiffies.total - startJiffies.total),
       ...(publishersAlive === publishers.length ? {} : { error: `${publishers.length - publishersAlive} publishers died` }),
     };
   } finally {

@@ -178,3 +178,30 @@ test('a live stream plays as HTTP-FLV (ffprobe reads H.264 and AAC) and is liste
     await close();
   }
 });
+
+test('a malformed request or upgrade is refused with 400 and logged; the server goes on', async (t) => {
+  const { server, registry } = await liveServer();
+  const lines: string[] = [];
+  const logger = { debug: () => undefined, info: () => undefined, warn: (line: string) => void lines.push(line), error: (line: string) => void lines.push(line) };
+  const web = createWebServer(server, { live: registry, logger });
+  const { port } = await web.listen(0, '127.0.0.1');
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    t.is((await fetch(`${base}/api/streams/%E0%A4%A/x`)).status, 400);
+    const { connect } = await import('node:net');
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write('GET http://[ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'));
+      let text = '';
+      socket.on('data', (d) => (text += d.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', () => resolve(text));
+    });
+    t.regex(answer, /^HTTP\/1\.1 400/);
+    t.true(lines.some((l) => /upgrade .* refused/.test(l)), lines.join('\n'));
+    t.true(lines.some((l) => /refused: URI malformed/.test(l)), lines.join('\n'));
+    t.is((await fetch(`${base}/healthz`)).status, 200);
+  } finally {
+    await web.close();
+    await server.close();
+  }
+});
