@@ -1,6 +1,6 @@
 import ELK from 'elkjs/lib/elk.bundled.js';
 import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api';
-import type { MachineDescription } from './machine-graph';
+import { ANY_STATE, MachineDescription } from './machine-graph';
 
 const CHAR_WIDTH = 7.5;
 const STATE_HEIGHT = 46;
@@ -11,7 +11,8 @@ const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</
 /**
  * The machine laid out once with elkjs (layered, nested states inside their parent) and
  * drawn as SVG. Each state is a `<g data-state="id">` with a `<text data-count="id">` the
- * console fills with the number of connections in it.
+ * console fills with the number of actors in it. Events the root handles in every state
+ * start from one dashed "any state" box instead of from each state.
  */
 export async function machineSvg(description: MachineDescription): Promise<string> {
   const nodes = new Map<string, ElkNode>();
@@ -22,6 +23,9 @@ export async function machineSvg(description: MachineDescription): Promise<strin
     const parent = state.parent === null ? undefined : nodes.get(state.parent);
     if (parent) parent.children!.push(node);
     else top.push(node);
+  }
+  if (description.transitions.some((t) => t.from === ANY_STATE)) {
+    top.push({ id: ANY_STATE, width: 110, height: 30, labels: [{ text: 'any state' }] });
   }
   const edges: ElkExtendedEdge[] = description.transitions.map((t, i) => ({
     id: `e${i}`,
@@ -52,6 +56,11 @@ export async function machineSvg(description: MachineDescription): Promise<strin
     const id = escape(node.id);
     const label = escape(node.labels?.[0]?.text ?? node.id);
     const w = node.width ?? 0;
+    if (node.id === ANY_STATE) {
+      // Not a state: where the root's events start. No count, drawn dashed.
+      parts.push(`<g class="any-state"><rect x="${x}" y="${y}" width="${w}" height="${node.height ?? 0}" rx="15"/><text class="label" x="${x + w / 2}" y="${y + 19}">${label}</text></g>`);
+      return;
+    }
     parts.push(
       `<g class="state" data-state="${id}"><rect x="${x}" y="${y}" width="${w}" height="${node.height ?? 0}" rx="10"/>` +
         `<text class="label" x="${x + w / 2}" y="${y + 19}">${label}</text>` +

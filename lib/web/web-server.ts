@@ -7,6 +7,7 @@ import type { RtmpServer } from '../app/server';
 import type { LiveRegistry } from '../media/registry';
 import type { LiveStream } from '../media/live-stream';
 import { connectionMachine } from '../session/machine';
+import { sessionsMachine } from '../session/sessions';
 import type { Logger } from '../session/options';
 import { encodeRecording } from './flight-recorder';
 import { FlvSink, FlvViewer } from './flv-viewer';
@@ -55,6 +56,8 @@ const FLV_PATH = /^\/([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)\.flv$/;
 
 /** The connection machine's states, in definition order: the only label values /metrics uses. */
 export const CONNECTION_MACHINE: MachineDescription = describeMachine(connectionMachine);
+/** Every machine the server runs: the connection actors and the sessions actor that parents them. */
+export const SERVER_MACHINES: readonly MachineDescription[] = [CONNECTION_MACHINE, describeMachine(sessionsMachine)];
 
 /**
  * The HTTP port: the console page, its JSON API and inspector feed, Prometheus metrics,
@@ -66,7 +69,12 @@ export function createWebServer(rtmp: RtmpServer, options: WebOptions = {}): Web
   const metrics = createMetrics(observatory);
   const inspector = new Inspector(observatory, machine, { intervalMs: options.inspectIntervalMs, maxBuffered: options.inspectMaxBuffered });
   const logger = options.logger;
-  let svg: Promise<string> | undefined;
+  const svgs = new Map<string, Promise<string>>();
+  const svgOf = (description: MachineDescription): Promise<string> => {
+    let svg = svgs.get(description.id);
+    if (!svg) svgs.set(description.id, (svg = machineSvg(description)));
+    return svg;
+  };
   const viewers = new Set<FlvViewer>();
   const liveEvents = options.live?.events$.subscribe((event) => {
     if (event.type === 'ended') for (const viewer of viewers) if (viewer.stream === event.stream) viewer.close('stream ended');
@@ -139,9 +147,16 @@ export function createWebServer(rtmp: RtmpServer, options: WebOptions = {}): Web
       const stream = observatory.stream(decodeURIComponent(one[1]!), decodeURIComponent(one[2]!));
       return stream ? send(response, 200, stream) : send(response, 404, { error: `no stream ${one[1]}/${one[2]}` });
     }
-    if (path === '/api/machine') return send(response, 200, machine);
-    if (path === '/api/machine.mmd') return sendText(response, 'text/plain; charset=utf-8', toMermaid(machine, 'handshake'));
-    if (path === '/api/machine.svg') return sendText(response, 'image/svg+xml', await (svg ??= machineSvg(machine)));
+    if (path === '/api/machines') return send(response, 200, { machines: SERVER_MACHINES });
+    // `/api/machine` is the connection machine, the one the console's main chart shows.
+    const drawn = /^\/api\/(?:machine|machines\/([A-Za-z0-9_-]+))(\.mmd|\.svg)?$/.exec(path);
+    if (drawn) {
+      const description = drawn[1] === undefined ? machine : SERVER_MACHINES.find((m) => m.id === drawn[1]);
+      if (!description) return send(response, 404, { error: `no machine ${drawn[1]}` });
+      if (drawn[2] === '.mmd') return sendText(response, 'text/plain; charset=utf-8', toMermaid(description));
+      if (drawn[2] === '.svg') return sendText(response, 'image/svg+xml', await svgOf(description));
+      return send(response, 200, description);
+    }
     if (path === '/metrics') return sendText(response, metrics.contentType, await metrics.metrics());
     const flv = FLV_PATH.exec(path);
     if (flv) {

@@ -1,5 +1,7 @@
 import test from 'ava';
 import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { WebSocket } from 'ws';
 import { RtmpClient } from '../../lib';
@@ -30,12 +32,33 @@ test('the machine is served as JSON from its definition, as Mermaid text and as 
     t.deepEqual(states.sort(), ['authorizing', 'awaitingConnect', 'closed', 'closing', 'connected', 'handshake', 'streaming']);
     t.true(machine.transitions.some((e) => e.from === 'handshake' && e.to === 'awaitingConnect' && e.event === 'HANDSHAKE_DONE'));
     t.true(machine.transitions.some((e) => e.from === 'awaitingConnect' && e.to === 'closing' && e.event === 'after connectTimeout'));
+    // The root's events are drawn once, from "any state", not from each of the seven states.
+    t.deepEqual(machine.transitions.filter((e) => e.event === 'CLOSE').map((e) => `${e.from}>${e.to}`), ['*>closing']);
+    t.deepEqual(machine.transitions.filter((e) => e.event === 'TRANSPORT_CLOSED').map((e) => `${e.from}>${e.to}`).sort(), ['*>closed', 'closing>closed']);
+    // Targetless transitions (counting streams) are no edges.
+    t.false(machine.transitions.some((e) => e.from === e.to));
     const mermaid = await (await fetch(`${base}/api/machine.mmd`)).text();
     t.regex(mermaid, /^stateDiagram-v2\n {2}\[\*\] --> handshake\n/);
     t.true(mermaid.includes('authorizing --> connected: CONNECT_ACCEPTED'));
+    t.true(mermaid.includes('state "any state" as any_state') && mermaid.includes('any_state --> closing: CLOSE'));
+    t.true(mermaid.includes('closed --> [*]'));
+    // The README's copy of the diagram is the one the server gives.
+    const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+    t.is(/The connection machine, as `\/api\/machine\.mmd` gives it[\s\S]*?```mermaid\n([^`]*)```/.exec(readme)?.[1], mermaid);
     const svg = await (await fetch(`${base}/api/machine.svg`)).text();
     for (const state of states) t.true(svg.includes(`data-count="${state}"`), state);
     t.regex(svg, /<path class="edge" d="M [\d.]+ [\d.]+ L/);
+    t.true(svg.includes('<g class="any-state">'));
+
+    // Every machine the server runs: the sessions actor too, one state with the connection actors as children.
+    const { machines } = await json<{ machines: { id: string; states: { id: string }[]; transitions: { from: string; to: string }[] }[] }>(`${base}/api/machines`);
+    t.deepEqual(machines.map((m) => m.id), ['rtmpConnection', 'sessions']);
+    t.deepEqual(machines[1]!.states.map((s) => s.id), ['sessions']);
+    const sessionsSvg = await (await fetch(`${base}/api/machines/sessions.svg`)).text();
+    t.true(sessionsSvg.includes('data-machine="sessions"') && sessionsSvg.includes('data-count="sessions"'));
+    t.regex(await (await fetch(`${base}/api/machines/sessions.mmd`)).text(), /^stateDiagram-v2\n {2}\[\*\] --> sessions\n {2}sessions --> sessions: any event\n$/);
+    t.deepEqual(await json(`${base}/api/machines/rtmpConnection`), machine);
+    t.is((await fetch(`${base}/api/machines/nope.svg`)).status, 404);
   } finally {
     await close();
   }

@@ -21,6 +21,9 @@ test('in headless Chromium: real clients appear with their state, the chart coun
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForSelector('svg.machine [data-count="connected"]');
+    // The server's other machine, the sessions actor, is drawn beside it.
+    await page.waitForSelector('#other-charts svg[data-machine="sessions"] [data-count="sessions"]');
+    t.truthy(await page.$('#chart g.any-state'), 'the root events start from one "any state" box');
     await page.fill('#record-app-name', 'live');
     await page.click('#record-app button');
     await page.waitForFunction(`document.querySelector('#recorded-apps').textContent.includes('live')`);
@@ -31,6 +34,7 @@ test('in headless Chromium: real clients appear with their state, the chart coun
     await page.waitForSelector('#connections tbody tr[data-state="streaming"]', { timeout: 5000 });
     t.log(`rtmpdump row in the page ${Date.now() - appearedFrom} ms after spawn`);
     t.is(await page.textContent('[data-count="streaming"]'), '1');
+    t.is(await page.textContent('[data-count="sessions"]'), '1', 'the sessions actor parents the one connection actor');
     await page.click('#connections tbody tr[data-state="streaming"]');
     await page.waitForFunction(`document.querySelector('g.state.highlight')?.getAttribute('data-state') === 'streaming'`);
     await page.waitForFunction(`[...document.querySelectorAll('#history li')].some((li) => li.textContent.includes('play'))`);
@@ -70,6 +74,14 @@ test('in headless Chromium: real clients appear with their state, the chart coun
     const later = (await page.evaluate(currentTime)) as number;
     t.true(later > first + 0.5, `preview currentTime ${first} → ${later}`);
     await page.screenshot({ path: join(SHOTS, 'preview.png') });
+
+    // A client that leaves on its own (ffmpeg stopped) leaves the table and the chart.
+    t.is(await page.textContent('#connections tbody tr[data-state="streaming"] td:nth-child(3)'), 'live');
+    const leftFrom = Date.now();
+    ffmpeg.kill('SIGTERM');
+    await page.waitForFunction(`document.querySelectorAll('#connections tbody tr').length === 0 && document.querySelector('[data-count="streaming"]').textContent === '0'`, undefined, { timeout: 5000 });
+    t.log(`ffmpeg's row left the page ${Date.now() - leftFrom} ms after SIGTERM`);
+    t.is(await page.textContent('[data-count="sessions"]'), '0');
     t.log(`screenshots in ${SHOTS}`);
   } finally {
     for (const child of children) child.kill('SIGKILL');

@@ -12,9 +12,20 @@
   const cell = (value) => { const td = document.createElement('td'); td.textContent = text(value); return td; };
   const uptime = (ms) => { const s = Math.floor(ms / 1000); return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`; };
 
-  fetch('/api/machine.svg').then((r) => r.text()).then((svg) => { $('chart').innerHTML = svg; render(); });
+  let lastCounts = {};
+  // Every machine the server runs: the connection machine in the main chart, the others beside it.
+  fetch('/api/machines').then((r) => r.json()).then(({ machines }) => Promise.all(machines.map((m, i) =>
+    fetch(`/api/machines/${encodeURIComponent(m.id)}.svg`).then((r) => r.text()).then((svg) => {
+      if (i === 0) { $('chart').innerHTML = svg; return; }
+      const figure = document.createElement('figure');
+      figure.innerHTML = `<figcaption>${m.id}: the parent of the connection actors</figcaption>${svg}`;
+      $('other-charts').appendChild(figure);
+    })))).then(() => { renderCounts(lastCounts); render(); });
 
   function renderCounts(counts) {
+    lastCounts = counts;
+    // The sessions actor parents every connection actor: its count is theirs summed.
+    counts = Object.assign({ sessions: Object.values(counts).reduce((a, b) => a + b, 0) }, counts);
     for (const node of document.querySelectorAll('[data-count]')) {
       const n = counts[node.getAttribute('data-count')] || 0;
       node.textContent = String(n);
