@@ -23,3 +23,5 @@ export { MessageWriter } from './pipeline/writer';
 export * from './pipeline/kinds';
 export * as protocol from './protocol';
 export * from './client';
+export { acceptRtmpOverWebSocket, RtmpWebSocketAcceptor, RtmpWebSocketOptions } from './app/websocket';
+export { WebSocketDuplex, WebSocketLike } from './pipeline/websocket-duplex';

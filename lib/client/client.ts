@@ -1,5 +1,6 @@
 import { createConnection } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { WebSocket as NodeWebSocket } from 'ws';
 import { Observable, Subject, Subscription, tap } from 'rxjs';
 import { AmfValue, isPlainObject } from '../protocol/amf/values';
 import { Command, decodeCommand, encodeCommand, ObjectEncoding } from '../protocol/commands';
@@ -13,6 +14,7 @@ import { initiateHandshake } from '../pipeline/handshake';
 import { isCommandMessage, isControlMessage, isDataMessage, isMediaMessage } from '../pipeline/kinds';
 import { fromTransport } from '../pipeline/transport';
 import { MessageWriter } from '../pipeline/writer';
+import { WebSocketDuplex, WebSocketLike } from '../pipeline/websocket-duplex';
 import { ClientStream, RtmpClientStream, StreamHost } from './client-stream';
 import { ConnectFields, connectCommandObject } from './connect-command';
 import { ClientCallError, ClientClosedError, codeOf, describe } from './errors';
@@ -31,6 +33,8 @@ export interface ClientOptions {
   timeout?: number;
   /** Outgoing chunk size, announced right after connect's `_result`; default 4096. */
   chunkSize?: number;
+  /** For `wss://` in Node: the certificate authorities to trust (PEM), for a server with its own CA. */
+  ca?: string | Buffer;
 }
 
 /** An `onStatus` the server sent; streamId 0 for NetConnection statuses. */
@@ -73,9 +77,18 @@ export class RtmpClient {
   private readonly onTransportError = (error: Error): void => this.fail(error);
   private readonly onTransportClose = (): void => this.teardown();
 
-  /** Connects to `rtmp://host[:port]/app[/instance]`; resolves after connect's `_result`. */
+  /**
+   * Connects to `rtmp://host[:port]/app[/instance]`, or over WebSocket to
+   * `ws[s]://host[:port]/rtmp/app[/instance]`; resolves after connect's `_result`.
+   */
   static connect(url: string, options: ClientOptions = {}): Promise<RtmpClient> {
     const target = parseRtmpUrl(url);
+    if (target.websocket !== undefined) {
+      // The platform's WebSocket where there is one (browsers, Node 22), else the `ws` package.
+      const Platform = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
+      const socket: WebSocketLike = Platform ? new Platform(target.websocket) : (new NodeWebSocket(target.websocket, { perMessageDeflate: false, ...(options.ca !== undefined ? { ca: options.ca } : {}) }) as unknown as WebSocketLike);
+      return RtmpClient.connectOver(new WebSocketDuplex(socket), url, options);
+    }
     const socket = createConnection({ host: target.host, port: target.port });
     socket.setNoDelay(true);
     return RtmpClient.connectOver(socket, url, options);

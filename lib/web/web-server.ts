@@ -1,9 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RtmpServer } from '../app/server';
+import { RtmpWebSocketAcceptor, RtmpWebSocketOptions } from '../app/websocket';
 import type { LiveRegistry } from '../media/registry';
 import type { LiveStream } from '../media/live-stream';
 import { connectionMachine } from '../session/machine';
@@ -25,6 +27,10 @@ export interface WebOptions extends ObservatoryOptions {
   inspectIntervalMs?: number;
   /** An inspector viewer with more than this unsent is skipped until it drains (bytes). */
   inspectMaxBuffered?: number;
+  /** RTMP over WebSocket (path `/rtmp` by default); `false` turns it off. */
+  rtmpOverWebSocket?: RtmpWebSocketOptions | false;
+  /** Serve HTTPS (and `wss`) with this certificate and key (PEM). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export interface WebServer {
@@ -87,14 +93,16 @@ export function createWebServer(rtmp: RtmpServer, options: WebOptions = {}): Web
     return viewer;
   };
 
-  const http = createServer((request: IncomingMessage, response: ServerResponse) => {
+  const listener: RequestListener = (request: IncomingMessage, response: ServerResponse) => {
     void route(request, response).catch((error: unknown) => {
       const bad = error instanceof URIError || error instanceof TypeError;
       logger?.warn(`http ${request.method} ${JSON.stringify(request.url)} ${bad ? 'refused' : 'failed'}: ${error instanceof Error ? error.message : String(error)}`);
       if (!response.headersSent) send(response, bad ? 400 : 500, { error: bad ? 'malformed request' : 'internal error' });
       else response.destroy();
     });
-  });
+  };
+  const http: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener) : createServer(listener);
+  const rtmpSockets = options.rtmpOverWebSocket === false ? undefined : new RtmpWebSocketAcceptor(rtmp, { logger, ...options.rtmpOverWebSocket });
 
   async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
@@ -193,6 +201,7 @@ export function createWebServer(rtmp: RtmpServer, options: WebOptions = {}): Web
 
   function upgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (rtmpSockets?.matches(path)) return rtmpSockets.upgrade(request, socket, head);
     const flv = FLV_PATH.exec(path);
     const live = flv ? options.live?.get(flv[1]!, flv[2]!) : undefined;
     if (path !== '/api/inspect' && !(live && live.state !== 'idle')) {
@@ -230,6 +239,7 @@ export function createWebServer(rtmp: RtmpServer, options: WebOptions = {}): Web
       liveEvents?.unsubscribe();
       for (const viewer of viewers) viewer.close('server closing');
       inspector.close();
+      rtmpSockets?.close();
       observatory.stop();
       sockets.close();
       http.closeAllConnections();

@@ -1,4 +1,7 @@
-import { connect, Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocket } from 'ws';
+import { WebSocketDuplex, WebSocketLike } from '../../lib/pipeline/websocket-duplex';
 import { ChunkDecoder } from '../../lib/protocol/chunk/decoder';
 import { ChunkEncoder } from '../../lib/protocol/chunk/encoder';
 import { decodeCommand, encodeCommand, Command } from '../../lib/protocol/commands';
@@ -17,7 +20,7 @@ export class RawPeer {
   private readonly decoder = new ChunkDecoder((m) => this.received.push({ ...m, payload: Buffer.from(m.payload) }));
   private handshake = new ClientHandshake({ scheme: 'simple' });
 
-  private constructor(readonly socket: Socket) {
+  private constructor(readonly socket: Duplex) {
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('error', () => undefined);
   }
@@ -27,6 +30,16 @@ export class RawPeer {
       const socket = connect(port, '127.0.0.1', () => resolve(new RawPeer(socket)));
       socket.once('error', reject);
     });
+  }
+
+  /** A peer whose bytes travel over WebSocket (`ws://host:port/rtmp/...`); `raw` is the socket, to send frames of any kind. */
+  static async overWebSocket(url: string): Promise<RawPeer & { raw: WebSocket }> {
+    const raw = new WebSocket(url, { perMessageDeflate: false });
+    await new Promise((resolve, reject) => {
+      raw.once('open', resolve);
+      raw.once('error', reject);
+    });
+    return Object.assign(new RawPeer(new WebSocketDuplex(raw as unknown as WebSocketLike)), { raw });
   }
 
   /** Opens a peer, completes the handshake and waits for connect's `_result` on `app`. */
