@@ -35,16 +35,23 @@ export function cameraOf(connection: Connection): CameraPosition {
 
 const echo: CallHandler = (call) => [...call.args];
 
-const moveCamera: CallHandler = (call) => {
-  const [dx, dy] = call.args;
-  if (typeof dx !== 'number' || typeof dy !== 'number' || !Number.isFinite(dx) || !Number.isFinite(dy)) {
-    throw new Error('moveCamera(dx, dy) takes two finite numbers');
-  }
-  const camera = cameraOf(call.connection);
-  camera.x += dx;
-  camera.y += dy;
-  return { x: camera.x, y: camera.y };
-};
+/**
+ * `moveCamera(dx, dy)` answers `{ x, y, sceneTime }`: the camera, and the clock of the
+ * connection's rendered scene at the move (null while it plays none). Every frame with a
+ * later timestamp shows the move, so a client can time a call to the first frame showing it.
+ */
+function moveCameraWith(sceneTime: (connection: Connection) => number | null): CallHandler {
+  return (call) => {
+    const [dx, dy] = call.args;
+    if (typeof dx !== 'number' || typeof dy !== 'number' || !Number.isFinite(dx) || !Number.isFinite(dy)) {
+      throw new Error('moveCamera(dx, dy) takes two finite numbers');
+    }
+    const camera = cameraOf(call.connection);
+    camera.x += dx;
+    camera.y += dy;
+    return { x: camera.x, y: camera.y, sceneTime: sceneTime(call.connection) };
+  };
+}
 
 /** `scene` is Screen Video; `scene.h264` or `scene?codec=h264` asks for another loaded codec. */
 export function codecOfSceneName(name: string): { codec: string; scene: boolean } {
@@ -86,6 +93,11 @@ export function installDemo(server: RtmpServer, options: DemoOptions = {}): Live
     return key;
   };
 
+  const sceneTime = (connection: Connection): number | null => {
+    for (const stream of rendered.get(connection)?.values() ?? []) return stream.time;
+    return null;
+  };
+  const moveCamera = moveCameraWith(sceneTime);
   const connect: ConnectHandler = {
     connect(connection, request) {
       if (request.properties.app !== APP) return undefined;

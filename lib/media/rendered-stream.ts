@@ -46,6 +46,7 @@ export class RenderedStream {
   private readonly stats = new BehaviorSubject<RenderStats>({ rendered: 0, skipped: 0, running: false });
   private readonly subscription = new Subscription();
   private readonly startedAt: number;
+  private readonly now: () => number;
   private frameNumber = 0;
   private sizeKey = '';
 
@@ -54,7 +55,7 @@ export class RenderedStream {
     private readonly options: RenderedStreamOptions,
   ) {
     if (options.render === undefined && options.frames === undefined) throw new Error('a rendered stream needs render() or frames()');
-    const now = options.now ?? Date.now;
+    const now = (this.now = options.now ?? Date.now);
     this.startedAt = now();
     const rate = options.rate ?? 30;
     const live = source.stream;
@@ -91,6 +92,15 @@ export class RenderedStream {
           error: () => this.close(),
         }),
     );
+  }
+
+  /**
+   * The stream's clock now (ms since it started): the timestamp a frame rendered now would
+   * carry. A frame with a later timestamp was rendered after this moment, so it shows what
+   * changed before it (an interactive call's effect, say).
+   */
+  get time(): number {
+    return this.now() - this.startedAt;
   }
 
   /** Frames rendered and skipped, and whether rendering runs, as they change. */

@@ -26,11 +26,11 @@ test('demo moveCamera moves this connection camera only and returns its position
   const { server, url } = await demoServer();
   const [a, b] = [await RtmpClient.connect(url), await RtmpClient.connect(url)];
   try {
-    t.deepEqual(await a.call('moveCamera', 2, -1), { x: 2, y: -1 });
-    t.deepEqual(await a.call('moveCamera', 0.5, 3), { x: 2.5, y: 2 });
-    t.deepEqual(await b.call('moveCamera', 1, 1), { x: 1, y: 1 });
+    t.deepEqual(await a.call('moveCamera', 2, -1), { x: 2, y: -1, sceneTime: null });
+    t.deepEqual(await a.call('moveCamera', 0.5, 3), { x: 2.5, y: 2, sceneTime: null });
+    t.deepEqual(await b.call('moveCamera', 1, 1), { x: 1, y: 1, sceneTime: null });
     await t.throwsAsync(a.call('moveCamera', 'left', 1), { message: /two finite numbers/ });
-    t.deepEqual(await a.call('moveCamera', 0, 0), { x: 2.5, y: 2 }, 'a refused move changes nothing');
+    t.deepEqual(await a.call('moveCamera', 0, 0), { x: 2.5, y: 2, sceneTime: null }, 'a refused move changes nothing');
   } finally {
     await a.close();
     await b.close();

@@ -76,11 +76,15 @@ test('moveCamera moves the cube in the pictures this connection plays; a paused 
     };
     const before = cubeCentre(await decodeAll(0), background);
     let decoded = video.length;
-    t.deepEqual(await client.call('moveCamera', 10, 5), { x: 10, y: 5 });
-    const mark = video.length;
-    await until(() => video.length >= mark + 10);
-    const after = cubeCentre(await decodeAll(decoded), background);
-    decoded = video.length;
+    const moved = (await client.call('moveCamera', 10, 5)) as { x: number; y: number; sceneTime: number };
+    t.like(moved, { x: 10, y: 5 });
+    t.is(typeof moved.sceneTime, 'number', 'the answer carries the scene clock at the move');
+    await until(() => video.some((m) => m.timestamp > moved.sceneTime));
+    // The first frame stamped after the move already shows it.
+    const first = video.findIndex((m) => m.timestamp > moved.sceneTime);
+    for (const m of video.slice(decoded, first + 1)) picture = (await decoder.decode(m.payload)) ?? picture;
+    const after = cubeCentre(picture!, background);
+    decoded = first + 1;
     t.true(after.x - before.x > 70, `the cube moved right: ${before.x.toFixed(0)} → ${after.x.toFixed(0)}`);
     t.true(before.y - after.y > 30, `the cube moved up: ${before.y.toFixed(0)} → ${after.y.toFixed(0)}`);
 
