@@ -11,6 +11,7 @@ import type { LiveStream } from '../media/live-stream';
 import { connectionMachine } from '../session/machine';
 import { sessionsMachine } from '../session/sessions';
 import type { Logger } from '../session/options';
+import { buildBrowserBundle } from '../browser/build';
 import { encodeRecording } from './flight-recorder';
 import { FlvSink, FlvViewer } from './flv-viewer';
 import { Inspector } from './inspector';
@@ -53,6 +54,8 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/': { file: join(PAGE_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
   '/assets/console.js': { file: join(PAGE_DIR, 'console.js'), type: 'text/javascript; charset=utf-8' },
   '/assets/console.css': { file: join(PAGE_DIR, 'console.css'), type: 'text/css; charset=utf-8' },
+  '/demo': { file: join(PAGE_DIR, 'demo.html'), type: 'text/html; charset=utf-8' },
+  '/assets/demo.js': { file: join(PAGE_DIR, 'demo.js'), type: 'text/javascript; charset=utf-8' },
   '/assets/msgpackr.js': { file: packageFile('msgpackr', 'dist/index-no-eval.min.js'), type: 'text/javascript; charset=utf-8' },
   '/assets/mpegts.js': { file: packageFile('mpegts.js', 'dist/mpegts.js'), type: 'text/javascript; charset=utf-8' },
 };
@@ -75,6 +78,7 @@ export function createWebServer(rtmp: RtmpServer, options: WebOptions = {}): Web
   const metrics = createMetrics(observatory);
   const inspector = new Inspector(observatory, machine, { intervalMs: options.inspectIntervalMs, maxBuffered: options.inspectMaxBuffered });
   const logger = options.logger;
+  let browserBundle: Promise<string> | undefined;
   const svgs = new Map<string, Promise<string>>();
   const svgOf = (description: MachineDescription): Promise<string> => {
     let svg = svgs.get(description.id);
@@ -131,6 +135,12 @@ export function createWebServer(rtmp: RtmpServer, options: WebOptions = {}): Web
       const body = readFileSync(asset.file);
       response.writeHead(200, { 'content-type': asset.type, 'content-length': body.length, 'cache-control': 'no-cache' });
       return void response.end(body);
+    }
+    if (path === '/assets/rxrtmp.js') {
+      // Built once, on first request: the client and decoders for the page.
+      browserBundle ??= buildBrowserBundle();
+      browserBundle.catch(() => (browserBundle = undefined));
+      return sendText(response, 'text/javascript; charset=utf-8', await browserBundle);
     }
     if (path === '/healthz') return send(response, 200, { ok: true, connections: rtmp.connections.size });
     if (path === '/api/connections') return send(response, 200, { connections: observatory.rows(), counts: observatory.counts() });
