@@ -24,7 +24,7 @@ async function canvasPixels(page: Page): Promise<Buffer> {
 }
 
 /** Where the cube is: the centre of the pixels that differ from the scene's still background (BGR). */
-function cubeCentre(rgba: Buffer, background: Buffer, width: number): { x: number; y: number; n: number } {
+function cubeCentre(rgba: Uint8Array, background: Uint8Array, width: number): { x: number; y: number; n: number } {
   let [sx, sy, n] = [0, 0, 0];
   for (let i = 0, b = 0; i < rgba.length; i += 4, b += 3) {
     const diff = Math.abs(rgba[i]! - background[b + 2]!) + Math.abs(rgba[i + 1]! - background[b + 1]!) + Math.abs(rgba[i + 2]! - background[b]!);
