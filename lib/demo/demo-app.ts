@@ -37,8 +37,9 @@ const echo: CallHandler = (call) => [...call.args];
 
 /**
  * `moveCamera(dx, dy)` answers `{ x, y, sceneTime }`: the camera, and the clock of the
- * connection's rendered scene at the move (null while it plays none). Every frame with a
- * later timestamp shows the move, so a client can time a call to the first frame showing it.
+ * connection's rendered scene at the move, in the timestamps its player gets (null while it
+ * plays none). Every frame stamped later shows the move, so a client can time a call to the
+ * first frame showing it.
  */
 function moveCameraWith(sceneTime: (connection: Connection) => number | null): CallHandler {
   return (call) => {
@@ -93,8 +94,11 @@ export function installDemo(server: RtmpServer, options: DemoOptions = {}): Live
     return key;
   };
 
+  // On the timeline of the connection's player: its timestamps start at 0 with its first frame.
   const sceneTime = (connection: Connection): number | null => {
-    for (const stream of rendered.get(connection)?.values() ?? []) return stream.time;
+    for (const [key, stream] of rendered.get(connection) ?? []) {
+      for (const player of registry.get(APP, key)?.players ?? []) if (player.stream.connection === connection) return player.playerTime(stream.time);
+    }
     return null;
   };
   const moveCamera = moveCameraWith(sceneTime);

@@ -40,6 +40,14 @@ export class LivePlayer {
     return this.waitingForKey;
   }
 
+  /**
+   * A moment on the live stream's timeline as this player's timestamps show it (they start
+   * at 0 with its first packet); -1 before that packet, since every packet it gets is later.
+   */
+  playerTime(streamTime: number): number {
+    return this.base === undefined ? -1 : streamTime - this.base;
+  }
+
   /** Starts (or restarts, after a pause or seek) on the next key frame. */
   restart(): void {
     this.waitingForKey = true;
