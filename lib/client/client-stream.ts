@@ -30,7 +30,8 @@ export interface ClientStream {
   /** Audio, video, aggregate and data messages the server sends on this stream. Completes when the stream closes. */
   readonly media$: Observable<RtmpMessage>;
   /** Sends an audio (8), video (9), aggregate (22) or data (18, 15) message on this stream; false when it was not written or the socket is backed up. */
-  sendMedia(message: { typeId: number; timestamp: number; payload: Buffer }): boolean;
+  /** A payload may be any Uint8Array (a page's bytes): it is sent without a copy. */
+  sendMedia(message: { typeId: number; timestamp: number; payload: Uint8Array }): boolean;
   /** Sends a data message, e.g. `'@setDataFrame', ['onMetaData', {...}]`. */
   sendData(name: string, values: AmfValue[], timestamp?: number): void;
   /** Resolves on NetStream.Pause.Notify (pausing) or NetStream.Unpause.Notify (resuming). */
@@ -114,11 +115,13 @@ export class RtmpClientStream implements ClientStream {
     return this.operate(`seek ${milliseconds}`, ['NetStream.Seek.Notify'], 'NetStream.Seek.', () => this.sendCommand({ kind: 'seek', milliseconds }));
   }
 
-  sendMedia(message: { typeId: number; timestamp: number; payload: Buffer }): boolean {
+  sendMedia(message: { typeId: number; timestamp: number; payload: Uint8Array }): boolean {
     const chunkStreamId = MEDIA_CSID[message.typeId];
     if (chunkStreamId === undefined) throw new TypeError(`sendMedia: message type ${message.typeId} is not audio, video, aggregate or data`);
     if (this.unusable() !== undefined) return false;
-    return this.host.send({ chunkStreamId, timestamp: message.timestamp, typeId: message.typeId, streamId: this.id, payload: message.payload });
+    const { payload } = message;
+    const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    return this.host.send({ chunkStreamId, timestamp: message.timestamp, typeId: message.typeId, streamId: this.id, payload: bytes });
   }
 
   sendData(name: string, values: AmfValue[], timestamp = 0): void {

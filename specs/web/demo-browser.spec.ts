@@ -122,3 +122,53 @@ test('in headless Chromium, the demo page plays the scene over RTMP over WebSock
     await plugins.close();
   }
 });
+
+test('in headless Chromium, the bundled client keeps its API over WebSocket: connect with arguments, the server invokes a page handler, publish reaches the server byte for byte', async (t) => {
+  const server = createServer({ logger: silentLogger });
+  let connectArgs: unknown;
+  const published: Array<{ typeId: number; timestamp: number; payload: number[] }> = [];
+  server.onConnect({
+    connect: (connection, request) => {
+      if (request.properties.app !== 'browser') return undefined;
+      connectArgs = request.args;
+      // A call that makes the server call the page back, and answers with what the page said.
+      connection.onCall('askBack', async (call) => connection.invoke('whoAreYou', ...call.args));
+      return true;
+    },
+  });
+  server.onStream({
+    publish: (stream) => {
+      stream.published$.subscribe((m) => published.push({ typeId: m.typeId, timestamp: m.timestamp, payload: [...m.payload] }));
+      return true;
+    },
+  });
+  const web = createWebServer(server, {});
+  const { port } = await web.listen(0, '127.0.0.1');
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${port}/demo`);
+    const result = (await page.evaluate(`(async () => {
+      const client = await rxrtmp.RtmpClient.connect('ws://' + location.host + '/rtmp/browser', { args: ['from the page', 7, { ok: true }] });
+      client.onCall('whoAreYou', (greeting) => 'a browser answering ' + greeting);
+      const answer = await client.call('askBack', 'hello');
+      const stream = await client.createStream();
+      const status = await stream.publish('up');
+      stream.sendMedia({ typeId: 9, timestamp: 0, payload: new Uint8Array([0x17, 0x00, 1, 2, 3]) });
+      stream.sendMedia({ typeId: 8, timestamp: 20, payload: new Uint8Array([0xaf, 0x01, 4, 5]) });
+      return { answer, code: status.code };
+    })()`)) as { answer: string; code: string };
+    t.deepEqual(connectArgs, ['from the page', 7, { ok: true }]);
+    t.is(result.answer, 'a browser answering hello');
+    t.is(result.code, 'NetStream.Publish.Start');
+    for (let i = 0; i < 100 && published.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    t.deepEqual(published, [
+      { typeId: 9, timestamp: 0, payload: [0x17, 0x00, 1, 2, 3] },
+      { typeId: 8, timestamp: 20, payload: [0xaf, 0x01, 4, 5] },
+    ]);
+  } finally {
+    await browser.close();
+    await web.close();
+    await server.close();
+  }
+});
