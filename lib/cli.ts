@@ -2,6 +2,7 @@
  * `npm start`: the server with useful defaults. Flags override the config file,
  * which overrides the defaults.
  *   --host 0.0.0.0  --rtmp-port 1935  --http-port 8080  --plugins ./plugins  --config rxrtmp.json
+ *   --tls-cert cert.pem --tls-key key.pem   (the HTTP port serves HTTPS and wss://…/rtmp)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,9 @@ interface CliConfig {
   recordDir: string;
   rtmpPort: number;
   httpPort: number;
+  /** PEM files: with both, the HTTP port serves HTTPS (and RTMP over wss). */
+  tlsCert?: string;
+  tlsKey?: string;
   server: ServerOptions;
 }
 
@@ -31,6 +35,8 @@ function readConfig(argv: string[]): CliConfig {
       'http-port': { type: 'string' },
       config: { type: 'string' },
       plugins: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
     },
     strict: true,
   });
@@ -47,8 +53,14 @@ function readConfig(argv: string[]): CliConfig {
     pluginDir: values.plugins ?? file.pluginDir ?? join(__dirname, '..', 'plugins'),
     rtmpPort: port(values['rtmp-port'], file.rtmpPort ?? 1935, 'rtmp-port'),
     httpPort: port(values['http-port'], file.httpPort ?? 8080, 'http-port'),
+    ...tlsFiles(values['tls-cert'] ?? file.tlsCert, values['tls-key'] ?? file.tlsKey),
     server: file.server ?? {},
   };
+}
+
+function tlsFiles(cert: string | undefined, key: string | undefined): { tlsCert?: string; tlsKey?: string } {
+  if ((cert === undefined) !== (key === undefined)) throw new Error('--tls-cert and --tls-key go together: give both PEM files, or neither');
+  return cert !== undefined && key !== undefined ? { tlsCert: cert, tlsKey: key } : {};
 }
 
 async function main(): Promise<void> {
@@ -65,9 +77,12 @@ async function main(): Promise<void> {
   installDemo(server, { plugins });
   const live = installLive(server, { logger: consoleLogger, recordDir: config.recordDir });
   await server.listen({ host: config.host, port: config.rtmpPort });
-  const web = createWebServer(server, { live, logger: consoleLogger });
+  const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
+  const web = createWebServer(server, { live, logger: consoleLogger, ...(tls ? { tls } : {}) });
   const address = await web.listen(config.httpPort, config.host);
-  consoleLogger.info(`http listening on ${address.address}:${address.port}: console at /, /api/connections, /api/streams, /metrics, /APP/NAME.flv`);
+  consoleLogger.info(
+    `${tls ? 'https' : 'http'} listening on ${address.address}:${address.port}: console at /, demo at /demo, RTMP over ${tls ? 'wss' : 'ws'} at /rtmp, /api/connections, /api/streams, /metrics, /APP/NAME.flv`,
+  );
   if (plugins.has('screen-video')) consoleLogger.info(`try: ffplay rtmp://127.0.0.1:${config.rtmpPort}/demo/scene`);
 
   let stopping = false;
