@@ -1,99 +1,63 @@
+#!/usr/bin/env node
 /**
- * `npm start`: the server with useful defaults. Flags override the config file,
- * which overrides the defaults.
- *   --host 0.0.0.0  --rtmp-port 1935  --http-port 8080  --plugins ./plugins  --config rxrtmp.json
- *   --tls-cert cert.pem --tls-key key.pem   (the HTTP port serves HTTPS and wss://…/rtmp)
+ * `rxrtmp` (`npm start`): the server with useful defaults. Flags override the config
+ * file, which overrides the defaults; `rxrtmp --help` lists them all.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PluginRegistry } from './plugins/registry';
-import { parseArgs } from 'node:util';
-import { createServer, ServerOptions } from './app/server';
+import { ConfigError, helpText, readCliConfig } from './app/config';
+import { createServer } from './app/server';
 import { installDemo } from './demo/demo-app';
 import { installLive } from './media/live-app';
-import { consoleLogger } from './session/options';
+import { PluginRegistry } from './plugins/registry';
+import { consoleLogger, jsonLogger } from './session/options';
 import { createWebServer } from './web/web-server';
 
-interface CliConfig {
-  host: string;
-  pluginDir: string;
-  recordDir: string;
-  rtmpPort: number;
-  httpPort: number;
-  /** PEM files: with both, the HTTP port serves HTTPS (and RTMP over wss). */
-  tlsCert?: string;
-  tlsKey?: string;
-  server: ServerOptions;
-}
-
-function readConfig(argv: string[]): CliConfig {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      host: { type: 'string' },
-      'rtmp-port': { type: 'string' },
-      'http-port': { type: 'string' },
-      config: { type: 'string' },
-      plugins: { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-    },
-    strict: true,
-  });
-  const file = values.config ? (JSON.parse(readFileSync(values.config, 'utf8')) as Partial<CliConfig>) : {};
-  const port = (text: string | undefined, fallback: number, name: string): number => {
-    if (text === undefined) return fallback;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`--${name} must be a port number, not ${text}`);
-    return value;
-  };
-  return {
-    host: values.host ?? file.host ?? '0.0.0.0',
-    recordDir: file.recordDir ?? 'recordings',
-    pluginDir: values.plugins ?? file.pluginDir ?? join(__dirname, '..', 'plugins'),
-    rtmpPort: port(values['rtmp-port'], file.rtmpPort ?? 1935, 'rtmp-port'),
-    httpPort: port(values['http-port'], file.httpPort ?? 8080, 'http-port'),
-    ...tlsFiles(values['tls-cert'] ?? file.tlsCert, values['tls-key'] ?? file.tlsKey),
-    server: file.server ?? {},
-  };
-}
-
-function tlsFiles(cert: string | undefined, key: string | undefined): { tlsCert?: string; tlsKey?: string } {
-  if ((cert === undefined) !== (key === undefined)) throw new Error('--tls-cert and --tls-key go together: give both PEM files, or neither');
-  return cert !== undefined && key !== undefined ? { tlsCert: cert, tlsKey: key } : {};
-}
+/** Where the bundled plugins are: beside lib/, in the source tree and in the compiled package alike. */
+const ROOT = join(__dirname, '..');
 
 async function main(): Promise<void> {
-  const config = readConfig(process.argv.slice(2));
-  const server = createServer({ ...config.server, logger: consoleLogger });
-  const plugins = new PluginRegistry();
-  if (existsSync(config.pluginDir)) {
-    const { loaded, failed } = await plugins.loadDirectory(config.pluginDir);
-    for (const plugin of loaded) consoleLogger.info(`plugin ${plugin.name} ${plugin.version}: ${plugin.codecs.map((c) => c.name).join(', ')}`);
-    for (const { error } of failed) consoleLogger.warn(`plugin refused: ${error.message}`);
-  } else {
-    consoleLogger.warn(`no plugin directory at ${config.pluginDir}: the demo scene has no encoder`);
+  const config = readCliConfig(process.argv.slice(2), ROOT);
+  if (config === 'help') return void process.stdout.write(helpText(ROOT));
+  if (config === 'version') {
+    const manifest = [join(ROOT, 'package.json'), join(ROOT, '..', 'package.json')].find((path) => {
+      try {
+        return (JSON.parse(readFileSync(path, 'utf8')) as { name?: string }).name === 'rxrtmp';
+      } catch {
+        return false;
+      }
+    });
+    return void process.stdout.write(`${manifest ? (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version : 'unknown'}\n`);
   }
+  const logger = config.logFormat === 'json' ? jsonLogger : consoleLogger;
+  const server = createServer({ ...config.server, logger });
+  const plugins = new PluginRegistry();
+  const { loaded, failed } = await plugins.loadDirectory(config.pluginDir).catch((error: unknown) => {
+    logger.warn(`no plugins loaded from ${config.pluginDir}: ${error instanceof Error ? error.message : String(error)}`);
+    return { loaded: [], failed: [] };
+  });
+  for (const plugin of loaded) logger.info(`plugin ${plugin.name} ${plugin.version}: ${plugin.codecs.map((c) => c.name).join(', ')}`);
+  for (const { error } of failed) logger.warn(`plugin refused: ${error.message}`);
   installDemo(server, { plugins });
-  const live = installLive(server, { logger: consoleLogger, recordDir: config.recordDir });
+  const live = installLive(server, { logger, recordDir: config.recordDir });
   await server.listen({ host: config.host, port: config.rtmpPort });
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
-  const web = createWebServer(server, { live, logger: consoleLogger, ...(tls ? { tls } : {}) });
+  const web = createWebServer(server, { live, logger, ...(tls ? { tls } : {}) });
   const address = await web.listen(config.httpPort, config.host);
-  consoleLogger.info(
+  logger.info(
     `${tls ? 'https' : 'http'} listening on ${address.address}:${address.port}: console at /, demo at /demo, RTMP over ${tls ? 'wss' : 'ws'} at /rtmp, /api/connections, /api/streams, /metrics, /APP/NAME.flv`,
   );
-  if (plugins.has('screen-video')) consoleLogger.info(`try: ffplay rtmp://127.0.0.1:${config.rtmpPort}/demo/scene`);
+  if (plugins.has('screen-video')) logger.info(`try: ffplay rtmp://127.0.0.1:${config.rtmpPort}/demo/scene`);
 
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    consoleLogger.info(`${signal}: shutting down`);
+    logger.info(`${signal}: shutting down`);
     Promise.all([web.close(), server.close(), plugins.close()]).then(
       () => process.exit(0),
       (error: unknown) => {
-        consoleLogger.error(`shutdown failed: ${String(error)}`);
+        logger.error(`shutdown failed: ${String(error)}`);
         process.exit(1);
       },
     );
@@ -103,6 +67,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  consoleLogger.error(error instanceof Error ? error.message : String(error));
+  // A configuration mistake is one line and exit 2; anything else (a port in use…) exit 1.
+  if (error instanceof ConfigError) {
+    process.stderr.write(`rxrtmp: ${error.message}\n`);
+    process.exit(2);
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  process.stderr.write(`rxrtmp: ${code === 'EADDRINUSE' || code === 'EACCES' ? `cannot listen: ${(error as Error).message}` : error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
   process.exit(1);
 });

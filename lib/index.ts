@@ -14,7 +14,7 @@ export type {
   StreamHandler,
 } from './session/handlers';
 export { connectionMachine, ConnectionStateName } from './session/machine';
-export { SessionOptions, defaultSessionOptions, Logger, consoleLogger, silentLogger } from './session/options';
+export { SessionOptions, defaultSessionOptions, Logger, consoleLogger, jsonLogger, silentLogger } from './session/options';
 export { acceptHandshake, initiateHandshake } from './pipeline/handshake';
 export { demuxChunks } from './pipeline/demux';
 export { dispatchCommands } from './pipeline/dispatch';

@@ -50,11 +50,22 @@ export const defaultSessionOptions: SessionOptions = {
   peerBandwidth: 2_500_000,
 };
 
+/**
+ * Where the server says what happened. Any logger with these methods taking a message
+ * works: pino, winston, bunyan, console.
+ */
 export interface Logger {
   info(message: string): void;
   warn(message: string): void;
   error(message: string): void;
 }
+
+/** One JSON object per line on standard output (`time`, `level`, `msg`), as log shippers read it. */
+export const jsonLogger: Logger = {
+  info: (message) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: message })}\n`),
+  warn: (message) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'warn', msg: message })}\n`),
+  error: (message) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: message })}\n`),
+};
 
 /** One line per event on standard error, with an ISO time. */
 export const consoleLogger: Logger = {

@@ -137,8 +137,9 @@ export function createWebServer(rtmp: RtmpServer, options: WebOptions = {}): Web
       return void response.end(body);
     }
     if (path === '/assets/rxrtmp.js') {
-      // Built once, on first request: the client and decoders for the page.
-      browserBundle ??= buildBrowserBundle();
+      // The compiled package carries it prebuilt; from source it is built once, on first request.
+      const prebuilt = join(PAGE_DIR, 'rxrtmp.js');
+      browserBundle ??= existsSync(prebuilt) ? Promise.resolve(readFileSync(prebuilt, 'utf8')) : buildBrowserBundle();
       browserBundle.catch(() => (browserBundle = undefined));
       return sendText(response, 'text/javascript; charset=utf-8', await browserBundle);
     }

@@ -43,13 +43,53 @@ test('npm start: serves RTMP and HTTP, logs connection events, and exits cleanly
   }
 });
 
-test('npm start refuses a bad port with a clear message', async (t) => {
+/** The compiled command, as `npm install` puts it on the PATH (`bin.rxrtmp`). */
+function rxrtmp(args: string[], timeout = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const root = join(__dirname, '..', '..');
-  const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
-    execFile(process.execPath, ['-r', 'ts-node/register/transpile-only', 'lib/cli.ts', '--rtmp-port', 'abc'], { cwd: root, timeout: 20_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, output: stdout + stderr }),
-    );
+  const bin = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: { rxrtmp: string } }).bin.rxrtmp;
+  return new Promise((resolve) => {
+    execFile(join(root, bin), args, { cwd: root, timeout }, (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }));
   });
-  t.is(result.code, 1);
-  t.regex(result.output, /--rtmp-port must be a port number, not abc/);
+}
+
+test('the rxrtmp command: --help lists every flag with its default and exits 0', async (t) => {
+  const { code, stdout } = await rxrtmp(['--help']);
+  t.is(code, 0);
+  for (const flag of ['--host', '--rtmp-port', '--http-port', '--plugins', '--record-dir', '--tls-cert', '--tls-key', '--log-format', '--config', '--help', '--version']) t.true(stdout.includes(flag), flag);
+  t.regex(stdout, /default: 1935/);
+  t.regex((await rxrtmp(['--version'])).stdout, /^\d+\.\d+\.\d+\n$/);
+});
+
+test('the rxrtmp command refuses configuration mistakes with one line naming the key, and exit 2', async (t) => {
+  for (const [args, message] of [
+    [['--rtmp-port', 'abc'], /^rxrtmp: --rtmp-port must be a port number from 0 to 65535, not "abc"\n$/],
+    [['--plugins', '/no/such/dir'], /^rxrtmp: --plugins \/no\/such\/dir: no such directory/],
+    [['--nope'], /^rxrtmp: Unknown option '--nope'/],
+  ] as const) {
+    const { code, stderr } = await rxrtmp([...args]);
+    t.is(code, 2, args.join(' '));
+    t.regex(stderr, message);
+    t.is(stderr.trim().split('\n').length, 1, 'one line');
+  }
+});
+
+test('--log-format json: one JSON object per line with time, level and msg', async (t) => {
+  const [rtmpPort, httpPort] = [await freePort(), await freePort()];
+  const root = join(__dirname, '..', '..');
+  const child = spawn(process.execPath, [join(root, 'dist', 'lib', 'cli.js'), '--host', '127.0.0.1', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    await until(() => out.includes('http listening'), 20_000);
+    const lines = out.trim().split('\n').map((line) => JSON.parse(line) as { time: string; level: string; msg: string });
+    t.true(lines.length >= 2);
+    for (const line of lines) {
+      t.false(Number.isNaN(Date.parse(line.time)));
+      t.true(['info', 'warn', 'error'].includes(line.level));
+      t.is(typeof line.msg, 'string');
+    }
+    t.true(lines.some((l) => /^rtmp listening on 127\.0\.0\.1:/.test(l.msg)));
+  } finally {
+    child.kill('SIGKILL');
+  }
 });
