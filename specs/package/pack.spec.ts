@@ -38,8 +38,15 @@ async function main() {
   while (codecs.length < 5) await new Promise((r) => setTimeout(r, 20));
   await client.close();
   await server.close();
+  // Screen Video's deflate workers, started from the installed package's worker file.
+  const encoder = plugins.createEncoder('screen-video');
+  encoder.set('workers', 'always');
+  await encoder.init(256, 256);
+  await encoder.encode({ width: 256, height: 256, format: 'bgr24', data: Buffer.alloc(256 * 256 * 3, 7) }, { keyFrame: true });
+  const pool = require_(join(dirname(require_.resolve('rxrtmp')), '..', 'plugins', 'screen-video')).poolStats();
+  await encoder.close();
   await plugins.close();
-  console.log(JSON.stringify({ plugins: loaded.map((p) => p.name).sort(), sum, videoCodecs: [...new Set(codecs)] }));
+  console.log(JSON.stringify({ plugins: loaded.map((p) => p.name).sort(), sum, videoCodecs: [...new Set(codecs)], workersRan: pool.batches > 0 && !pool.disabled }));
 }
 main().catch((error) => { console.error(error); process.exit(1); });
 `;
@@ -67,8 +74,21 @@ test('npm pack: a plain JavaScript app (CommonJS) and an ES module app install t
     for (const file of ['app.js', 'app.mjs']) {
       const result = await run(process.execPath, [file], appDir, 60_000);
       t.is(result.code, 0, `${file}: ${result.stderr}`);
-      t.deepEqual(JSON.parse(result.stdout.trim().split('\n').pop()!), { plugins: ['ffmpeg-video', 'screen-video'], sum: 42, videoCodecs: [3] }, file);
+      t.deepEqual(JSON.parse(result.stdout.trim().split('\n').pop()!), { plugins: ['ffmpeg-video', 'screen-video'], sum: 42, videoCodecs: [3], workersRan: true }, file);
     }
+    // A TypeScript app type-checks against the package's own .d.ts (through exports' "types").
+    writeFileSync(
+      join(appDir, 'app.ts'),
+      `import { createServer, RtmpClient, type Logger } from 'rxrtmp';\n` +
+        `const logger: Logger = { info() {}, warn() {}, error() {} };\n` +
+        `const server = createServer({ logger, chunkSize: 4096 });\n` +
+        `server.onCall('add', (call) => Number(call.args[0]) + Number(call.args[1]));\n` +
+        `// @ts-expect-error chunkSize is a number\n` +
+        `createServer({ chunkSize: 'big' });\n` +
+        `export const client: Promise<RtmpClient> = RtmpClient.connect('rtmp://127.0.0.1/app');\n`,
+    );
+    const tsc = await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--typeRoots', join(ROOT, 'node_modules', '@types'), '--types', 'node', 'app.ts'], appDir, 60_000);
+    t.is(tsc.code, 0, tsc.stdout + tsc.stderr);
     const help = await run(join(appDir, 'node_modules', '.bin', 'rxrtmp'), ['--help'], appDir, 30_000);
     t.is(help.code, 0);
     t.regex(help.stdout, /--rtmp-port N/);
