@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { parseFlv } from '../protocol/flv';
 import { FlvFilePlayer } from './file-player';
-import { join } from 'node:path';
+import { resolve, sep } from 'node:path';
 import type { RtmpServer } from '../app/server';
 import type { Logger } from '../session/options';
 import type { NetStream } from '../session/net-stream';
@@ -21,6 +21,18 @@ export interface LiveAppOptions extends Partial<LiveOptions> {
 
 /** Recording file names keep to safe characters: a stream name is client input. */
 const safeFileName = (name: string): string => name.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_') || 'stream';
+
+/**
+ * The recording of a stream name, and never a path outside `root`. Names are checked by the
+ * session before they get here and flattened above; this is the last line, whatever a
+ * custom `namePattern` lets through.
+ */
+export function recordingPath(root: string, streamName: string): string {
+  const base = resolve(root);
+  const path = resolve(base, `${safeFileName(streamNameOf(streamName))}.flv`);
+  if (!path.startsWith(base + sep)) throw new Error(`the recording of ${JSON.stringify(streamName)} would leave ${base}`);
+  return path;
+}
 
 /**
  * The live relay application: accepts connections to its apps, lets clients
@@ -65,7 +77,7 @@ export function installLive(server: RtmpServer, options: LiveAppOptions = {}): L
       // The file opens with the first packet, so that the publisher's onMetaData (sent after publish) heads it.
       const openRecorder = (): FlvRecorder => {
         mkdirSync(recordDir, { recursive: true });
-        const path = join(recordDir, `${safeFileName(streamNameOf(request.streamName))}.flv`);
+        const path = recordingPath(recordDir, request.streamName);
         options.logger?.info(`recording ${live.key} to ${path}`);
         return new FlvRecorder(path, live.metadata, { append: request.publishType === 'append' });
       };
@@ -93,7 +105,7 @@ export function installLive(server: RtmpServer, options: LiveAppOptions = {}): L
       const live = registry.get(app, request.streamName);
       // A stream in its failover grace counts as ended for a new player choosing between live and recorded.
       const isLive = live !== undefined && live.state === 'live';
-      const path = join(recordDir, `${safeFileName(streamNameOf(request.streamName))}.flv`);
+      const path = recordingPath(recordDir, request.streamName);
       // start -1 (ffmpeg: -1000): live only; -2 (ffmpeg: -2000): live if it is on, else the recording; >= 0: the recording.
       const mode = request.start >= 0 ? 'recorded' : request.start === -1 || request.start === -1000 ? 'live' : 'any';
       const hasFile = mode !== 'live' && existsSync(path);

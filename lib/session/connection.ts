@@ -1,3 +1,4 @@
+import { DEFAULT_NAME_PATTERN, NameRules, nameProblem } from './names';
 import type { Duplex } from 'node:stream';
 import { Actor, AnyActorRef, createActor } from 'xstate';
 import { defer, distinctUntilChanged, from, map, Observable, startWith, Subscription } from 'rxjs';
@@ -134,8 +135,13 @@ export class Connection {
       activity: (active) => this.actor.send({ type: active ? 'STREAM_ACTIVE' : 'STREAM_INACTIVE' }),
       lifecycle: (created) => this.actor.send({ type: created ? 'STREAM_CREATED' : 'STREAM_DELETED' }),
       maxStreams: this.options.maxStreams,
+      names: this.nameRules,
       warn: (message) => this.logger.warn(`${this.label} ${message}`),
     }));
+  }
+
+  private get nameRules(): NameRules {
+    return { pattern: this.options.namePattern ?? DEFAULT_NAME_PATTERN, maxLength: this.options.maxNameLength };
   }
 
   /** Short form for log lines: id and peer. */
@@ -329,6 +335,14 @@ export class Connection {
     this.connectStarted = true;
     this.connectProperties = net.properties;
     this.actor.send({ type: 'CONNECT_REQUESTED', app: net.properties.app });
+    const badApp = nameProblem('app', net.properties.app, this.nameRules);
+    if (badApp) {
+      this.logger.warn(`${this.label} connect refused: ${badApp}`);
+      this.sendCommand({ name: '_error', transactionId: net.transactionId, commandObject: null, args: [status('NetConnection.Connect.Rejected', `Refused: ${badApp}.`, 'error')] });
+      this.settleConnect(false);
+      this.actor.send({ type: 'CONNECT_REJECTED', reason: `connect refused: ${badApp}` });
+      return;
+    }
     const request = { properties: net.properties, args: net.args };
     const verdict = await decide(this.registry.connectHandlers, (h) => h.connect(this, request), {
       accepted: false,

@@ -29,6 +29,10 @@ export interface SessionOptions {
   windowAckSize: number;
   /** Set Peer Bandwidth we announce (dynamic). */
   peerBandwidth: number;
+  /** Longest app or stream name, query included (names are checked before any handler sees them). */
+  maxNameLength: number;
+  /** Allowed app and stream names (before any `?query`); default DEFAULT_NAME_PATTERN (lib/session/names.ts). */
+  namePattern?: RegExp;
   /** Scheduler for the session's timers; tests pass a virtual-time one. */
   scheduler?: SchedulerLike;
   /** Clock for the connection actor's delays; tests pass xstate's SimulatedClock. */
@@ -48,6 +52,7 @@ export const defaultSessionOptions: SessionOptions = {
   chunkSize: 4096,
   windowAckSize: 2_500_000,
   peerBandwidth: 2_500_000,
+  maxNameLength: 256,
 };
 
 /**

@@ -1,3 +1,4 @@
+import { NameRules, nameProblem } from './names';
 import { AmfValue } from '../protocol/amf/values';
 import { MessageType, RtmpMessage } from '../protocol/message';
 import { NetCommand } from '../protocol/net-commands';
@@ -17,6 +18,7 @@ export interface StreamHost {
   /** Tells the connection actor a stream was created or deleted. */
   lifecycle(created: boolean): void;
   maxStreams: number;
+  names: NameRules;
   warn(message: string): void;
 }
 
@@ -113,6 +115,11 @@ export class StreamController {
   private async play(stream: NetStream, request: { streamName: string; start: number; duration: number; reset: boolean }): Promise<void> {
     // A new play on a playing stream replaces the old one.
     this.stopActivity(stream);
+    const problem = nameProblem('stream', request.streamName, this.host.names);
+    if (problem) {
+      this.host.warn(`play refused: ${problem}`);
+      return stream.sendStatus('NetStream.Play.Failed', `Refused: ${problem}.`, 'error');
+    }
     const verdict = await decide(this.host.handlers(), (h) => h.play?.(stream, request), {
       accepted: false,
       code: 'NetStream.Play.StreamNotFound',
@@ -133,6 +140,11 @@ export class StreamController {
 
   private async publish(stream: NetStream, streamName: string, publishType: 'live' | 'record' | 'append'): Promise<void> {
     this.stopActivity(stream);
+    const problem = nameProblem('stream', streamName, this.host.names);
+    if (problem) {
+      this.host.warn(`publish refused: ${problem}`);
+      return stream.sendStatus('NetStream.Publish.BadName', `Refused: ${problem}.`, 'error');
+    }
     const verdict = await decide(this.host.handlers(), (h) => h.publish?.(stream, { streamName, publishType }), {
       accepted: false,
       code: 'NetStream.Publish.Denied',

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { decodeAmf0 } from '../../lib/protocol/amf/amf0';
 import { parseFlv } from '../../lib/protocol/flv';
 import { MessageType } from '../../lib/protocol/message';
+import { RtmpClient, StreamStatusError } from '../../lib';
 import { liveServer, publisher, recordedMedia, sendRecorded, until } from '../helpers/live';
 
 function probe(file: string): Promise<{ streams: Array<Record<string, unknown>>; format: { duration: string } }> {
@@ -98,16 +99,23 @@ test('an auto-recorded app records live publishes, and shutting the server down 
   }
 });
 
-test('a stream name cannot write outside the recording folder', async (t) => {
+test('a stream name cannot write outside the recording folder: hostile names are refused before any handler, a nested name records inside', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rxrtmp-rec-'));
   const { server, url } = await liveServer({ recordDir: join(dir, 'inside') });
   try {
-    const source = await publisher(url, '../../escape', 'record');
+    const client = await RtmpClient.connect(url);
+    for (const name of ['../../escape', '/etc/passwd', 'a/../../b', '..', '.hidden', 'x\\..\\y', 'name%2f..', 'a\u0000b', 'a b', 'x'.repeat(300)]) {
+      const stream = await client.createStream();
+      await t.throwsAsync(stream.publish(name, 'record'), { message: /NetStream\.Publish\.BadName: Refused: /, instanceOf: StreamStatusError }, JSON.stringify(name));
+      await t.throwsAsync(stream.play(name), { message: /NetStream\.Play\.Failed: Refused: /, instanceOf: StreamStatusError }, JSON.stringify(name));
+    }
+    await client.close();
+    t.deepEqual(readdirSync(dir), [], 'nothing was written, inside or out');
+    const source = await publisher(url, 'show/part1', 'record');
     sendRecorded(source.stream, 0, 20);
     await source.client.close();
     await until(() => server.connections.size === 0);
-    t.deepEqual(readdirSync(dir), ['inside']);
-    t.deepEqual(readdirSync(join(dir, 'inside')), ['__.._escape.flv']);
+    t.deepEqual(readdirSync(join(dir, 'inside')), ['show_part1.flv']);
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
