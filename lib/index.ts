@@ -32,3 +32,5 @@ export { encodeWith, TimedFrame, EncodedPacket } from './pipeline/encode';
 export { PluginRegistry, PluginError } from './plugins/registry';
 export { VIDEO_PLUGIN_TYPE, VIDEO_PLUGIN_API_VERSION, Frame, PixelFormat, VideoEncoder, VideoDecoder, VideoPlugin, EncodedVideo, CodecDescription } from './plugins/contract';
 export { installDemo, DemoOptions } from './demo/demo-app';
+export { Authorizer, AuthorizationRequest, Authorization, StreamAction, authorizeStreams, withoutQuery } from './auth/authorizer';
+export { TokenAuthorizer, TokenOptions, TokenClaims, signToken } from './auth/tokens';

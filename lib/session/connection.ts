@@ -1,4 +1,4 @@
-import { DEFAULT_NAME_PATTERN, NameRules, nameProblem } from './names';
+import { baseName, DEFAULT_NAME_PATTERN, NameRules, nameProblem } from './names';
 import type { Duplex } from 'node:stream';
 import { Actor, AnyActorRef, createActor } from 'xstate';
 import { defer, distinctUntilChanged, from, map, Observable, startWith, Subscription } from 'rxjs';
@@ -346,7 +346,7 @@ export class Connection {
     const request = { properties: net.properties, args: net.args };
     const verdict = await decide(this.registry.connectHandlers, (h) => h.connect(this, request), {
       accepted: false,
-      description: `No application accepts connections to ${net.properties.app}.`,
+      description: `No application accepts connections to ${baseName(net.properties.app)}.`,
     });
     if (this.tornDown) return;
     if (!verdict.accepted) {
@@ -356,7 +356,7 @@ export class Connection {
         commandObject: null,
         args: [status('NetConnection.Connect.Rejected', verdict.description, 'error')],
       });
-      this.logger.info(`${this.label} connect to ${net.properties.app} rejected: ${verdict.description}`);
+      this.logger.info(`${this.label} connect to ${baseName(net.properties.app)} rejected: ${verdict.description}`);
       this.settleConnect(false);
       this.actor.send({ type: 'CONNECT_REJECTED', reason: `connect rejected: ${verdict.description}` });
       return;
@@ -376,7 +376,7 @@ export class Connection {
     this.upkeep.start();
     this.settleConnect(true);
     const client = net.properties.flashVer ? ` (${net.properties.flashVer})` : '';
-    this.logger.info(`${this.label} connected to ${net.properties.app}${client}`);
+    this.logger.info(`${this.label} connected to ${baseName(net.properties.app)}${client}`);
   }
 
   private sendControl(control: ControlMessage): void {

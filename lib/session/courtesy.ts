@@ -1,3 +1,4 @@
+import { baseName } from './names';
 import type { Command } from '../protocol/commands';
 import { NetCommand, status } from '../protocol/net-commands';
 
@@ -19,7 +20,7 @@ export function courtesyAnswers(net: CourtesyCommand): Command[] {
   const answers: Command[] = [];
   if (net.kind === 'FCPublish' || net.kind === 'FCUnpublish' || net.kind === 'FCSubscribe') {
     const [name, code] = FC_EVENTS[net.kind];
-    answers.push({ name, transactionId: 0, commandObject: null, args: [status(code, net.streamName)] });
+    answers.push({ name, transactionId: 0, commandObject: null, args: [status(code, baseName(net.streamName))] });
   }
   if (net.kind === 'getStreamLength') answers.push({ name: '_result', transactionId: net.transactionId, commandObject: null, args: [0] });
   else if (net.transactionId > 0) answers.push({ name: '_result', transactionId: net.transactionId, commandObject: null, args: [undefined] });

@@ -30,3 +30,9 @@ export function nameProblem(kind: 'app' | 'stream', name: string, rules: NameRul
   if (!QUERY.test(query)) return `${kind} name has a query with spaces or control characters`;
   return undefined;
 }
+
+/** A stream name without its `?query` (where tokens travel), for statuses, logs and the console. */
+export function baseName(name: string): string {
+  const at = name.indexOf('?');
+  return at < 0 ? name : name.slice(0, at);
+}

@@ -1,3 +1,4 @@
+import { baseName } from './names';
 import { Observable, Subject } from 'rxjs';
 import { AmfObject, AmfValue } from '../protocol/amf/values';
 import { encodeCommand, encodeData, ObjectEncoding } from '../protocol/commands';
@@ -82,7 +83,8 @@ export class NetStream {
 
   /** Sends `onStatus` on this stream. */
   sendStatus(code: string, description: string, level: StatusInfo['level'] = 'status', extra: AmfObject = {}): void {
-    const info = status(code, description, level, { details: this.name ?? '', ...extra });
+    // The name's query may hold a token: statuses (which consoles and logs show) carry the name without it.
+    const info = status(code, description, level, { details: baseName(this.name ?? ''), ...extra });
     this.connection.commandTap?.({ direction: 'out', streamId: this.id, name: 'onStatus', transactionId: 0, args: [info] });
     const { typeId, payload } = encodeCommand({ name: 'onStatus', transactionId: 0, commandObject: null, args: [info] }, this.output.objectEncoding());
     this.output.send({ chunkStreamId: ChunkStreamIds.data, timestamp: 0, typeId, streamId: this.id, payload });

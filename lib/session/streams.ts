@@ -1,4 +1,4 @@
-import { NameRules, nameProblem } from './names';
+import { baseName, NameRules, nameProblem } from './names';
 import { AmfValue } from '../protocol/amf/values';
 import { MessageType, RtmpMessage } from '../protocol/message';
 import { NetCommand } from '../protocol/net-commands';
@@ -123,7 +123,7 @@ export class StreamController {
     const verdict = await decide(this.host.handlers(), (h) => h.play?.(stream, request), {
       accepted: false,
       code: 'NetStream.Play.StreamNotFound',
-      description: `Stream ${request.streamName} not found.`,
+      description: `Stream ${baseName(request.streamName)} not found.`,
     });
     if (!verdict.accepted) {
       return stream.sendStatus(verdict.code ?? 'NetStream.Play.Failed', verdict.description, 'error');
@@ -131,8 +131,8 @@ export class StreamController {
     stream.name = request.streamName;
     stream.state = 'playing';
     stream.sendStreamBegin();
-    if (request.reset) stream.sendStatus('NetStream.Play.Reset', `Playing and resetting ${request.streamName}.`);
-    stream.sendStatus('NetStream.Play.Start', `Started playing ${request.streamName}.`);
+    if (request.reset) stream.sendStatus('NetStream.Play.Reset', `Playing and resetting ${baseName(request.streamName)}.`);
+    stream.sendStatus('NetStream.Play.Start', `Started playing ${baseName(request.streamName)}.`);
     stream.sendData('|RtmpSampleAccess', [true, true]);
     this.host.activity(true);
     this.each((h) => h.playing?.(stream));
@@ -148,13 +148,13 @@ export class StreamController {
     const verdict = await decide(this.host.handlers(), (h) => h.publish?.(stream, { streamName, publishType }), {
       accepted: false,
       code: 'NetStream.Publish.Denied',
-      description: `Publishing ${streamName} is not allowed here.`,
+      description: `Publishing ${baseName(streamName)} is not allowed here.`,
     });
     if (!verdict.accepted) {
       return stream.sendStatus(verdict.code ?? 'NetStream.Publish.Denied', verdict.description, 'error');
     }
     stream.beginPublishing(streamName);
-    stream.sendStatus('NetStream.Publish.Start', `${streamName} is now published.`);
+    stream.sendStatus('NetStream.Publish.Start', `${baseName(streamName)} is now published.`);
     this.host.activity(true);
   }
 

@@ -1,3 +1,4 @@
+import { withoutQuery } from '../auth/authorizer';
 import type { Subscription } from 'rxjs';
 import type { InspectionEvent } from 'xstate';
 import type { RtmpServer } from '../app/server';
@@ -74,11 +75,18 @@ function shape(value: AmfValue): unknown {
   return typeof value;
 }
 
-/** A JSON- and msgpack-safe copy, bounded in depth and size. */
+/**
+ * A JSON- and msgpack-safe copy, bounded in depth and size. A string's `?query` is cut:
+ * stream names and tcUrls carry tokens there, and the console shows no secret even to
+ * an application that opted in to seeing arguments.
+ */
 function plain(value: unknown, depth = 0): unknown {
   if (value === null || value === undefined) return null;
   if (typeof value === 'number' || typeof value === 'boolean') return value;
-  if (typeof value === 'string') return value.length > 200 ? `${value.slice(0, 200)}…` : value;
+  if (typeof value === 'string') {
+    const shown = withoutQuery(value);
+    return shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
+  }
   if (value instanceof Date) return value.toISOString();
   if (Buffer.isBuffer(value)) return `bytes(${value.length})`;
   if (depth > 3) return '…';
@@ -215,7 +223,7 @@ export class Observatory {
       id: c.id,
       address: c.remoteAddress,
       app: c.app ?? null,
-      streams: [...c.streams.values()].map((s) => s.name).filter((n): n is string => n !== undefined),
+      streams: [...c.streams.values()].map((s) => s.name).filter((n): n is string => n !== undefined).map(withoutQuery),
       state: w.state,
       uptimeMs: Date.now() - w.acceptedAt,
       kbitIn: w.kbitIn,
