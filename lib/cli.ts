@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   installDemo(server, { plugins });
   const live = installLive(server, { logger, recordDir: config.recordDir });
   await server.listen({ host: config.host, port: config.rtmpPort });
+  if (config.rtmpsPort !== undefined) await server.listenTls({ host: config.host, port: config.rtmpsPort, certFile: config.tlsCert!, keyFile: config.tlsKey! });
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
   const web = createWebServer(server, { live, logger, ...(tls ? { tls } : {}) });
   const address = await web.listen(config.httpPort, config.host);

@@ -16,6 +16,8 @@ export interface CliConfig {
   host: string;
   rtmpPort: number;
   httpPort: number;
+  /** RTMP over TLS (needs tlsCert and tlsKey); off when undefined. */
+  rtmpsPort?: number;
   pluginDir: string;
   /** Whether the plugin directory was asked for (then it must exist) or is the bundled default. */
   pluginDirGiven: boolean;
@@ -42,9 +44,10 @@ const SETTINGS: Setting[] = [
   { flag: 'host', key: 'host', kind: 'string', fallback: () => '0.0.0.0', help: 'address to listen on (RTMP and HTTP)' },
   { flag: 'rtmp-port', key: 'rtmpPort', kind: 'port', fallback: () => 1935, help: 'RTMP port (TCP)' },
   { flag: 'http-port', key: 'httpPort', kind: 'port', fallback: () => 8080, help: 'HTTP port: console, demo, API, /metrics, HTTP-FLV, RTMP over WebSocket at /rtmp' },
+  { flag: 'rtmps-port', key: 'rtmpsPort', kind: 'port', fallback: () => undefined, help: 'RTMPS port (RTMP over TLS, with --tls-cert and --tls-key; the files are watched and reloaded)' },
   { flag: 'plugins', key: 'pluginDir', kind: 'directory', fallback: (root) => join(root, 'plugins'), help: 'directory of video encoder plugins' },
   { flag: 'record-dir', key: 'recordDir', kind: 'string', fallback: () => 'recordings', help: 'where publish type "record" writes FLV files' },
-  { flag: 'tls-cert', key: 'tlsCert', kind: 'string', fallback: () => undefined, help: 'PEM certificate: the HTTP port serves HTTPS and wss:// (with --tls-key)' },
+  { flag: 'tls-cert', key: 'tlsCert', kind: 'string', fallback: () => undefined, help: 'PEM certificate (with --tls-key): the HTTP port serves HTTPS and wss://, and --rtmps-port uses it' },
   { flag: 'tls-key', key: 'tlsKey', kind: 'string', fallback: () => undefined, help: 'PEM private key for --tls-cert' },
   { flag: 'log-format', key: 'logFormat', kind: 'format', fallback: () => 'pretty', help: 'pretty (a line per event) or json (one JSON object per line)' },
   { flag: 'config', kind: 'string', fallback: () => undefined, help: 'JSON file with any of the keys above (camelCase) and "server": { ServerOptions }' },
@@ -144,6 +147,7 @@ export function readCliConfig(argv: string[], root: string): CliConfig | 'help' 
     throw new ConfigError(`--plugins ${pluginDir}: no such directory (a directory of plugins, default ${join(root, 'plugins')})`);
   }
   if ((merged.tlsCert === undefined) !== (merged.tlsKey === undefined)) throw new ConfigError('--tls-cert and --tls-key go together: give both PEM files, or neither');
+  if (merged.rtmpsPort !== undefined && merged.tlsCert === undefined) throw new ConfigError('--rtmps-port needs --tls-cert and --tls-key');
   for (const key of ['tlsCert', 'tlsKey'] as const) {
     const path = merged[key];
     if (typeof path === 'string' && !existsSync(path)) throw new ConfigError(`--${key === 'tlsCert' ? 'tls-cert' : 'tls-key'} ${path}: no such file`);
@@ -152,6 +156,7 @@ export function readCliConfig(argv: string[], root: string): CliConfig | 'help' 
     host: merged.host as string,
     rtmpPort: merged.rtmpPort as number,
     httpPort: merged.httpPort as number,
+    ...(typeof merged.rtmpsPort === 'number' ? { rtmpsPort: merged.rtmpsPort } : {}),
     pluginDir,
     pluginDirGiven: given.has('pluginDir'),
     recordDir: merged.recordDir as string,

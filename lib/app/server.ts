@@ -6,6 +6,7 @@ import { Connection } from '../session/connection';
 import { sessionsMachine } from '../session/sessions';
 import type { CallHandler, ConnectHandler, HandlerRegistry, StreamHandler } from '../session/handlers';
 import { consoleLogger, defaultSessionOptions, Logger, SessionOptions } from '../session/options';
+import { RtmpsListener, RtmpsOptions } from './rtmps';
 
 /** Readable and writable high-water mark of accepted sockets (bytes); the writer keeps its own. */
 const SOCKET_HIGH_WATER = 1024;
@@ -47,6 +48,7 @@ export class RtmpServer {
   private readonly maxConnections: number;
   private readonly closeTimeout: number;
   private tcp: TcpServer | undefined;
+  private rtmps: RtmpsListener | undefined;
   private nextId = 1;
   private closing = false;
 
@@ -137,6 +139,29 @@ export class RtmpServer {
     });
   }
 
+  /**
+   * RTMPS: RTMP over TLS, on its own port, the same sessions behind it. The certificate
+   * and key files are watched; a renewed pair applies to new connections without a restart.
+   */
+  async listenTls(options: RtmpsOptions): Promise<AddressInfo> {
+    const listener = new RtmpsListener(
+      { handshakeTimeout: this.options.handshakeTimeout, ...options },
+      (socket) => {
+        socket.setNoDelay(true);
+        this.handle(socket, `tls:${socket.remoteAddress}:${socket.remotePort}`);
+      },
+      this.logger,
+    );
+    const address = await listener.listen();
+    this.rtmps = listener;
+    return address;
+  }
+
+  /** The RTMPS listener, once `listenTls` has started it. */
+  get tlsListener(): RtmpsListener | undefined {
+    return this.rtmps;
+  }
+
   address(): AddressInfo | undefined {
     return (this.tcp?.address() as AddressInfo | null) ?? undefined;
   }
@@ -148,7 +173,7 @@ export class RtmpServer {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    const stopped = new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve()));
+    const stopped = Promise.all([new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve())), this.rtmps?.close()]);
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, this.closeTimeout).unref());
     await Promise.race([Promise.all([...this.live].map((c) => c.whenCallsSettled())), timeout]);
     const connections = [...this.live];

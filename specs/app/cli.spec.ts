@@ -55,7 +55,7 @@ function rxrtmp(args: string[], timeout = 20_000): Promise<{ code: number | null
 test('the rxrtmp command: --help lists every flag with its default and exits 0', async (t) => {
   const { code, stdout } = await rxrtmp(['--help']);
   t.is(code, 0);
-  for (const flag of ['--host', '--rtmp-port', '--http-port', '--plugins', '--record-dir', '--tls-cert', '--tls-key', '--log-format', '--config', '--help', '--version']) t.true(stdout.includes(flag), flag);
+  for (const flag of ['--host', '--rtmp-port', '--http-port', '--rtmps-port', '--plugins', '--record-dir', '--tls-cert', '--tls-key', '--log-format', '--config', '--help', '--version']) t.true(stdout.includes(flag), flag);
   t.regex(stdout, /default: 1935/);
   t.regex((await rxrtmp(['--version'])).stdout, /^\d+\.\d+\.\d+\n$/);
 });

@@ -29,6 +29,7 @@ const mistakes: Array<[string, string[], RegExp]> = [
   ['a log format that does not exist', ['--log-format', 'xml'], /^--log-format must be "pretty" or "json", not "xml"$/],
   ['a plugin directory that does not exist', ['--plugins', '/no/such/dir'], /^--plugins \/no\/such\/dir: no such directory/],
   ['a certificate without its key', ['--tls-cert', __filename], /^--tls-cert and --tls-key go together/],
+  ['an RTMPS port without a certificate', ['--rtmps-port', '1936'], /^--rtmps-port needs --tls-cert and --tls-key$/],
   ['a config file that does not exist', ['--config', '/no/such.json'], /^--config \/no\/such\.json: cannot read it \(ENOENT\)$/],
   ['a config file that is not JSON', ['--config', file('bad.json', '{ nope')], /: not JSON/],
   ['an unknown config key', ['--config', file('key.json', { rtmp_port: 1 })], /unknown key "rtmp_port" \(known: host, rtmpPort/],
@@ -46,7 +47,7 @@ for (const [what, argv, message] of mistakes) {
 
 test('--help lists every flag with its default', (t) => {
   const help = helpText(ROOT);
-  for (const [flag, fallback] of [['--host', '0.0.0.0'], ['--rtmp-port', '1935'], ['--http-port', '8080'], ['--plugins', join(ROOT, 'plugins')], ['--record-dir', 'recordings'], ['--tls-cert', 'none'], ['--tls-key', 'none'], ['--log-format', 'pretty'], ['--config', 'none']]) {
+  for (const [flag, fallback] of [['--host', '0.0.0.0'], ['--rtmp-port', '1935'], ['--http-port', '8080'], ['--rtmps-port', 'none'], ['--plugins', join(ROOT, 'plugins')], ['--record-dir', 'recordings'], ['--tls-cert', 'none'], ['--tls-key', 'none'], ['--log-format', 'pretty'], ['--config', 'none']]) {
     const at = help.indexOf(`  ${flag} `);
     t.true(at >= 0, flag);
     t.true(help.slice(at).split('\n')[1]!.includes(`default: ${fallback}`), `${flag} default ${fallback}`);
