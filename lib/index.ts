@@ -34,3 +34,4 @@ export { VIDEO_PLUGIN_TYPE, VIDEO_PLUGIN_API_VERSION, Frame, PixelFormat, VideoE
 export { installDemo, DemoOptions } from './demo/demo-app';
 export { Authorizer, AuthorizationRequest, Authorization, StreamAction, authorizeStreams, withoutQuery } from './auth/authorizer';
 export { TokenAuthorizer, TokenOptions, TokenClaims, signToken } from './auth/tokens';
+export { HttpHookAuthorizer, HttpHookOptions } from './auth/http-hooks';

@@ -14,8 +14,11 @@ export interface AuthorizationRequest {
   remoteAddress: string;
 }
 
-/** `reason` is for the log and the client; it must never carry a secret or the token. */
-export type Authorization = { allow: true } | { allow: false; reason: string };
+/**
+ * `reason` is for the log and the client; it must never carry a secret or the token.
+ * `rename` lets the stream through under another name (an HTTP hook's redirect).
+ */
+export type Authorization = { allow: true; rename?: string } | { allow: false; reason: string };
 
 /** Decides who may publish and play what. Built-ins: `TokenAuthorizer` (signed tokens). */
 export interface Authorizer {
@@ -35,7 +38,8 @@ export function withoutQuery(name: string): string {
  * handler with an answer wins.
  */
 export function authorizeStreams(authorizer: Authorizer, logger?: Logger): StreamHandler {
-  const check = async (action: StreamAction, stream: NetStream, streamName: string): Promise<undefined | { reject: string; code: string }> => {
+  const check = async (action: StreamAction, stream: NetStream, asked: { streamName: string }): Promise<undefined | { reject: string; code: string }> => {
+    const streamName = asked.streamName;
     const at = streamName.indexOf('?');
     const request: AuthorizationRequest = {
       action,
@@ -50,12 +54,19 @@ export function authorizeStreams(authorizer: Authorizer, logger?: Logger): Strea
     } catch (error) {
       verdict = { allow: false, reason: `the authorizer failed: ${error instanceof Error ? error.message : String(error)}` };
     }
-    if (verdict.allow) return undefined;
+    if (verdict.allow) {
+      // The request object is the one every later handler gets: a rename reaches them all.
+      if (verdict.rename !== undefined && verdict.rename !== request.name) {
+        logger?.info(`${stream.connection.label} ${action} ${request.app}/${request.name} redirected to ${verdict.rename}`);
+        asked.streamName = verdict.rename;
+      }
+      return undefined;
+    }
     logger?.warn(`${stream.connection.label} ${action} ${request.app}/${request.name} refused: ${verdict.reason}`);
     return { reject: `${action} of ${request.name} refused: ${verdict.reason}`, code: action === 'publish' ? 'NetStream.Publish.Denied' : 'NetStream.Play.Failed' };
   };
   return {
-    publish: (stream, request) => check('publish', stream, request.streamName),
-    play: (stream, request) => check('play', stream, request.streamName),
+    publish: (stream, request) => check('publish', stream, request),
+    play: (stream, request) => check('play', stream, request),
   };
 }

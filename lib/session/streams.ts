@@ -145,7 +145,9 @@ export class StreamController {
       this.host.warn(`publish refused: ${problem}`);
       return stream.sendStatus('NetStream.Publish.BadName', `Refused: ${problem}.`, 'error');
     }
-    const verdict = await decide(this.host.handlers(), (h) => h.publish?.(stream, { streamName, publishType }), {
+    // One request for every handler: an authorizer's rename (a hook's redirect) reaches the rest.
+    const request = { streamName, publishType };
+    const verdict = await decide(this.host.handlers(), (h) => h.publish?.(stream, request), {
       accepted: false,
       code: 'NetStream.Publish.Denied',
       description: `Publishing ${baseName(streamName)} is not allowed here.`,
@@ -153,8 +155,8 @@ export class StreamController {
     if (!verdict.accepted) {
       return stream.sendStatus(verdict.code ?? 'NetStream.Publish.Denied', verdict.description, 'error');
     }
-    stream.beginPublishing(streamName);
-    stream.sendStatus('NetStream.Publish.Start', `${baseName(streamName)} is now published.`);
+    stream.beginPublishing(request.streamName);
+    stream.sendStatus('NetStream.Publish.Start', `${baseName(request.streamName)} is now published.`);
     this.host.activity(true);
   }
 
