@@ -135,6 +135,7 @@ export class Connection {
       activity: (active) => this.actor.send({ type: active ? 'STREAM_ACTIVE' : 'STREAM_INACTIVE' }),
       lifecycle: (created) => this.actor.send({ type: created ? 'STREAM_CREATED' : 'STREAM_DELETED' }),
       maxStreams: this.options.maxStreams,
+      maxPublishes: this.options.maxPublishes,
       names: this.nameRules,
       warn: (message) => this.logger.warn(`${this.label} ${message}`),
     }));
@@ -239,7 +240,7 @@ export class Connection {
     // chain would cost each connection, idle ones included, a subscriber of its own.
     this.inbound = receiveMessages(this.transport, {
       handshake: { send: (bytes) => this.writer.writeRaw(bytes), done: () => this.actor.send({ type: 'HANDSHAKE_DONE' }) },
-      limits: { maxMessageSize: this.options.maxMessageSize, maxPendingBytes: this.options.maxPendingBytes },
+      limits: { maxMessageSize: this.options.maxMessageSize, maxPendingBytes: this.options.maxPendingBytes, maxChunkStreams: this.options.maxChunkStreams },
       onRead: (bytes) => this.received(bytes),
     }).subscribe({ next: (message) => this.receive(message), error: (error: unknown) => this.fail(error) });
   }

@@ -9,6 +9,12 @@ export interface SessionOptions {
   maxMessageSize: number;
   /** Largest total of incoming partial messages across chunk streams (bytes). */
   maxPendingBytes: number;
+  /** Chunk streams a peer may use (each keeps a header state for the connection's life). */
+  maxChunkStreams: number;
+  /** Streams one connection may publish at once. */
+  maxPublishes: number;
+  /** Ping requests from the peer answered per second; more are ignored (a flood costs it, not us). */
+  maxPingsPerSecond: number;
   /** A peer that has not finished the handshake after this long is dropped (ms). */
   handshakeTimeout: number;
   /** A peer that has not sent connect this long after the handshake is dropped (ms). */
@@ -42,6 +48,9 @@ export interface SessionOptions {
 export const defaultSessionOptions: SessionOptions = {
   maxMessageSize: 8 * 1024 * 1024,
   maxPendingBytes: 16 * 1024 * 1024,
+  maxChunkStreams: 64,
+  maxPublishes: 4,
+  maxPingsPerSecond: 10,
   handshakeTimeout: 10_000,
   connectTimeout: 10_000,
   pingInterval: 30_000,

@@ -18,6 +18,7 @@ export interface StreamHost {
   /** Tells the connection actor a stream was created or deleted. */
   lifecycle(created: boolean): void;
   maxStreams: number;
+  maxPublishes: number;
   names: NameRules;
   warn(message: string): void;
 }
@@ -144,6 +145,11 @@ export class StreamController {
     if (problem) {
       this.host.warn(`publish refused: ${problem}`);
       return stream.sendStatus('NetStream.Publish.BadName', `Refused: ${problem}.`, 'error');
+    }
+    const publishing = [...this.streams.values()].filter((s) => s.state === 'publishing').length;
+    if (publishing >= this.host.maxPublishes) {
+      this.host.warn(`publish refused: ${publishing} streams published already (at most ${this.host.maxPublishes})`);
+      return stream.sendStatus('NetStream.Publish.Denied', `At most ${this.host.maxPublishes} streams published per connection.`, 'error');
     }
     // One request for every handler: an authorizer's rename (a hook's redirect) reaches the rest.
     const request = { streamName, publishType };

@@ -13,6 +13,8 @@ export interface UpkeepOptions {
   pingInterval: number;
   idleTimeout: number;
   windowAckSize: number;
+  /** Ping requests answered per second; default unlimited. */
+  maxPingsPerSecond?: number;
   scheduler?: SchedulerLike;
 }
 
@@ -27,6 +29,10 @@ export class Upkeep {
   private readonly acknowledger: Acknowledger;
   private lastHeard: number;
   private pingSentAt: number | undefined;
+  private pingWindowStart = -Infinity;
+  private pingsAnswered = 0;
+  /** Ping requests left unanswered because the peer sent more than maxPingsPerSecond. */
+  pingsIgnored = 0;
   private timer: Subscription | undefined;
   private readonly scheduler: SchedulerLike;
 
@@ -57,9 +63,21 @@ export class Upkeep {
           this.host.sendControl({ kind: 'windowAcknowledgementSize', size: this.options.windowAckSize });
         }
         return;
-      case 'pingRequest':
+      case 'pingRequest': {
+        // At most maxPingsPerSecond answers in any second: a ping flood gets the rest ignored.
+        const now = this.scheduler.now();
+        if (now - this.pingWindowStart >= 1000) {
+          this.pingWindowStart = now;
+          this.pingsAnswered = 0;
+        }
+        if (this.pingsAnswered >= (this.options.maxPingsPerSecond ?? Infinity)) {
+          this.pingsIgnored++;
+          return;
+        }
+        this.pingsAnswered++;
         this.host.sendControl({ kind: 'pingResponse', timestamp: control.timestamp });
         return;
+      }
       case 'pingResponse':
         if (this.pingSentAt !== undefined) this.roundTrip = this.scheduler.now() - this.pingSentAt;
         this.pingSentAt = undefined;

@@ -6,11 +6,15 @@ export interface ChunkDecoderLimits {
   maxMessageSize: number;
   /** Largest total of partially received message bytes across all chunk streams. */
   maxPendingBytes: number;
+  /** Chunk streams one peer may use: each keeps a header state for the connection's life. */
+  maxChunkStreams: number;
 }
 
 export const defaultChunkDecoderLimits: ChunkDecoderLimits = {
   maxMessageSize: 16 * 1024 * 1024,
   maxPendingBytes: 32 * 1024 * 1024,
+  // ffmpeg, OBS and librtmp use under ten; 65599 ids exist, each a state kept for good.
+  maxChunkStreams: 64,
 };
 
 export const DEFAULT_CHUNK_SIZE = 128;
@@ -142,7 +146,12 @@ export class ChunkDecoder {
     }
 
     // Nothing is changed before this point, so a header that needs more bytes can be re-read.
-    if (!this.streams.has(id)) this.streams.set(id, stream);
+    if (!this.streams.has(id)) {
+      if (this.streams.size >= this.limits.maxChunkStreams) {
+        throw new ProtocolError('ERR_CHUNK_STREAM_ID', `chunk stream ${id} would be the ${this.streams.size + 1}th in use (at most ${this.limits.maxChunkStreams})`);
+      }
+      this.streams.set(id, stream);
+    }
     if (fmt !== 3) stream.extended = extended;
     if (stream.received === 0) {
       if (length > this.limits.maxMessageSize) {
