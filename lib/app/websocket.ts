@@ -69,7 +69,13 @@ export function acceptRtmpOverWebSocket(rtmp: RtmpServer, http: HttpServer, opti
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
       return;
     }
-    acceptor.upgrade(request, socket, head);
+    try {
+      acceptor.upgrade(request, socket, head);
+    } catch (error) {
+      // A malformed upgrade is that one socket's problem: refused and logged, the server goes on.
+      options.logger?.warn(`rtmp WebSocket upgrade ${JSON.stringify(request.url)} refused: ${error instanceof Error ? error.message : String(error)}`);
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    }
   });
   return acceptor;
 }

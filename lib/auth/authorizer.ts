@@ -1,3 +1,4 @@
+import { baseName } from '../session/names';
 import type { NetStream } from '../session/net-stream';
 import type { StreamHandler } from '../session/handlers';
 import type { Logger } from '../session/options';
@@ -27,8 +28,8 @@ export interface Authorizer {
 
 /** A stream name without its query, for logs and the console: tokens travel in the query. */
 export function withoutQuery(name: string): string {
-  const at = name.indexOf('?');
-  return at < 0 ? name : `${name.slice(0, at)}?…`;
+  const base = baseName(name);
+  return base === name ? name : `${base}?…`;
 }
 
 /**

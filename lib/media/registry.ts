@@ -1,3 +1,4 @@
+import { baseName } from '../session/names';
 import { Observable, Subject } from 'rxjs';
 import type { NetStream } from '../session/net-stream';
 import { GopCacheLimits } from './gop-cache';
@@ -57,7 +58,7 @@ export interface ApplicationSource {
 export type SourceOwner = NetStream | object;
 
 /** Stream names may carry a query string (`cam?token=…`); the name is what comes before it. */
-export const streamNameOf = (name: string): string => name.split('?')[0]!;
+export const streamNameOf = baseName;
 
 /**
  * Live streams by app and name: who publishes each, who plays it, and what happens
