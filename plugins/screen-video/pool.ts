@@ -5,7 +5,10 @@
  * blocks of a frame are spread over one worker per core. The pool starts on first
  * use, and its workers are unref'd whenever they are idle: an idle pool never keeps
  * the process alive, while a batch in flight does (otherwise a script awaiting its
- * last frame could exit under it). Workers read the picture from a SharedArrayBuffer
+ * last frame could exit under it). After POOL_IDLE_MS with nothing in flight the
+ * shared pool stops its workers (threads, their event loops and pipes), so a server
+ * whose rendered streams have all stopped holds nothing for them; the next encode
+ * starts a new pool. Workers read the picture from a SharedArrayBuffer
  * (no copy) and cut the blocks out themselves; compressed bytes come back in one
  * transferred ArrayBuffer a batch.
  * If a worker cannot start or dies, the pool is switched off for the process and
@@ -58,13 +61,23 @@ export interface PoolStats {
   readonly disabled: boolean;
 }
 
+/** How long the shared pool waits with nothing in flight before it stops its workers. */
+export const POOL_IDLE_MS = 30_000;
+
 export class DeflatePool {
   private readonly slots: Slot[] = [];
   private nextId = 1;
   private failed: Error | undefined;
+  private inFlight = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
   batches = 0;
 
-  constructor(size: number) {
+  /** `onIdle` is called once the pool has had nothing in flight for `idleMs`. */
+  constructor(
+    size: number,
+    private readonly onIdle?: () => void,
+    private readonly idleMs = POOL_IDLE_MS,
+  ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
@@ -82,6 +95,9 @@ export class DeflatePool {
     const slot = this.slots.reduce((best, s) => (s.load < best.load ? s : best));
     const id = this.nextId++;
     const { bytes, ...task } = batch;
+    this.inFlight++;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     return new Promise<Buffer[]>((resolve, reject) => {
       if (slot.pending.size === 0) slot.worker.ref();
       slot.pending.set(id, { resolve, reject, bytes });
@@ -91,6 +107,7 @@ export class DeflatePool {
   }
 
   async terminate(): Promise<void> {
+    clearTimeout(this.idleTimer);
     this.fail(new Error('screen-video: the deflate pool was shut down'), false);
     // Referenced again while they stop: an unref'd worker's exit would not keep the
     // event loop alive, and this promise would be left hanging.
@@ -113,6 +130,10 @@ export class DeflatePool {
       slot.pending.delete(reply.id);
       slot.load -= pending.bytes;
       if (slot.pending.size === 0) worker.unref();
+      if (--this.inFlight === 0 && this.onIdle) {
+        this.idleTimer = setTimeout(this.onIdle, this.idleMs);
+        this.idleTimer.unref();
+      }
       if ('error' in reply) {
         pending.reject(new Error(`screen-video: deflate failed in a worker: ${reply.error}`));
         return;
@@ -150,6 +171,15 @@ export class DeflatePool {
 
 let shared: DeflatePool | undefined;
 let startError: Error | undefined;
+/** Batches of pools that have since stopped, so that the count runs since the process started. */
+let retiredBatches = 0;
+
+function retire(pool: DeflatePool): void {
+  if (shared !== pool) return;
+  shared = undefined;
+  retiredBatches += pool.batches;
+  void pool.terminate().catch(() => undefined);
+}
 
 /** The process-wide pool, started on first call; undefined when workers are unavailable. */
 export function sharedPool(): DeflatePool | undefined {
@@ -157,8 +187,9 @@ export function sharedPool(): DeflatePool | undefined {
   if (startError) return undefined;
   try {
     if (!existsSync(WORKER_FILE)) throw new Error(`screen-video: ${WORKER_FILE} is missing`);
-    shared = new DeflatePool(Math.max(1, availableParallelism()));
-    return shared;
+    const pool: DeflatePool = new DeflatePool(Math.max(1, availableParallelism()), () => retire(pool));
+    shared = pool;
+    return pool;
   } catch (error) {
     startError = error instanceof Error ? error : new Error(String(error));
     return undefined;
@@ -166,7 +197,7 @@ export function sharedPool(): DeflatePool | undefined {
 }
 
 export function poolStats(): PoolStats {
-  return { workers: shared?.size ?? 0, batches: shared?.batches ?? 0, disabled: startError !== undefined || (shared !== undefined && !shared.usable) };
+  return { workers: shared?.size ?? 0, batches: retiredBatches + (shared?.batches ?? 0), disabled: startError !== undefined || (shared !== undefined && !shared.usable) };
 }
 
 /** Stops the shared pool (the plugin's exit); a later encode starts a new one. */
@@ -174,5 +205,6 @@ export async function shutdownPool(): Promise<void> {
   const pool = shared;
   shared = undefined;
   startError = undefined;
+  retiredBatches += pool?.batches ?? 0;
   await pool?.terminate();
 }

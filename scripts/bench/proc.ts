@@ -228,6 +228,9 @@ export interface NodeMemory {
   youngGeneration: number;
   /** Heap used right after a full collection (servers started with --expose-gc). */
   heapUsedAfterGc?: number;
+  rssAfterGc?: number;
+  /** `process.getActiveResourcesInfo()` counted by kind. */
+  resources?: Record<string, number>;
 }
 
 /**

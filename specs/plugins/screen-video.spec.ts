@@ -2,7 +2,7 @@ import test from 'ava';
 import { deflateSync } from 'node:zlib';
 import { Frame, ParameterError, VIDEO_PLUGIN_API_VERSION, VIDEO_PLUGIN_TYPE } from '../../lib/plugins/contract';
 import plugin, { ScreenVideoDecodeError, ScreenVideoDecoder, ScreenVideoEncoder, poolStats } from '../../plugins/screen-video';
-import { shutdownPool } from '../../plugins/screen-video/pool';
+import { DeflatePool, shutdownPool } from '../../plugins/screen-video/pool';
 import { screenFrame, toRgba } from '../../plugins/screen-video/synthetic';
 
 const bgr = (width: number, height: number, index: number): Frame => ({ width, height, format: 'bgr24', data: screenFrame(width, height, index) });
@@ -254,4 +254,21 @@ test('the decoder refuses malformed packets with clear errors and keeps its last
   t.is(after!.data[0], 7, 'the failed inter frame did not touch the picture');
   t.is(after!.data[16 * 3], 9);
   t.is(await d.decode(Buffer.from([0x53, 0])), undefined, 'a video info frame has no picture');
+});
+
+test('a pool with nothing in flight for its idle time says so once, and not while batches keep coming', async (t) => {
+  let idle = 0;
+  const pool = new DeflatePool(1, () => idle++, 150);
+  const batch = { frame: new SharedArrayBuffer(32 * 32 * 3), format: 'bgr24' as const, width: 32, height: 32, blockWidth: 32, blockHeight: 32, blocks: [0], level: 1, bytes: 32 * 32 * 3 };
+  try {
+    for (let i = 0; i < 4; i++) {
+      t.is((await pool.run(batch)).length, 1);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    t.is(idle, 0, 'a batch every 50 ms keeps a 150 ms idle timer from firing');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    t.is(idle, 1);
+  } finally {
+    await pool.terminate();
+  }
 });
