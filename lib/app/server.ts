@@ -22,6 +22,8 @@ export interface ServerOptions extends Partial<SessionOptions> {
 export interface ListenOptions {
   host?: string;
   port?: number;
+  /** Under node:cluster, a listener of this worker's own instead of the port the workers share. */
+  exclusive?: boolean;
 }
 
 /**
@@ -130,7 +132,7 @@ export class RtmpServer {
     this.tcp = tcp;
     return new Promise((resolve, reject) => {
       tcp.once('error', reject);
-      tcp.listen(options.port ?? 1935, options.host ?? '0.0.0.0', () => {
+      tcp.listen({ port: options.port ?? 1935, host: options.host ?? '0.0.0.0', exclusive: options.exclusive ?? false }, () => {
         tcp.off('error', reject);
         const address = tcp.address() as AddressInfo;
         this.logger.info(`rtmp listening on ${address.address}:${address.port}`);

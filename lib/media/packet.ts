@@ -53,7 +53,8 @@ export function makePacket(typeId: MediaTypeId, time: number, received: Buffer):
   try {
     if (typeId === MessageType.Video) {
       const info = parseVideoTag(payload);
-      keyFrame = info.isKeyFrame && !info.isSequenceHeader;
+      // An end-of-sequence marker (ffmpeg ends every publish with one) carries the key flag but no picture: not a GOP start.
+      keyFrame = info.isKeyFrame && !info.isSequenceHeader && !info.isSequenceEnd;
       sequenceHeader = info.isSequenceHeader;
       codec = info.codec;
       track = `video:${info.trackId}`;

@@ -54,6 +54,22 @@ export interface ApplicationSource {
   close(): void;
 }
 
+/** A refusal in the session's terms: its description and the status code it goes out with. */
+export interface Refusal {
+  reject: string;
+  code: string;
+}
+
+/**
+ * Streams beyond this process (a cluster): the live app asks before a publish whether
+ * this process may have the name, and before a play of a stream that is not live here
+ * whether to fetch it from elsewhere. Undefined lets the request go on.
+ */
+export interface LiveFederation {
+  admitPublish(app: string, name: string): Promise<Refusal | undefined>;
+  admitPlay(app: string, name: string): Promise<Refusal | undefined>;
+}
+
 /** Identifies whoever feeds a stream: a publishing NetStream, or the application itself. */
 export type SourceOwner = NetStream | object;
 
@@ -66,6 +82,8 @@ export const streamNameOf = baseName;
  */
 export class LiveRegistry {
   readonly options: LiveOptions;
+  /** Set by a cluster member (`joinCluster`); the live app consults it. */
+  federation: LiveFederation | undefined;
   private readonly streams = new Map<string, LiveStream>();
   private readonly owners = new Map<LiveStream, SourceOwner>();
   private readonly graceTimers = new Map<LiveStream, NodeJS.Timeout>();

@@ -126,6 +126,11 @@ export class StreamController {
       code: 'NetStream.Play.StreamNotFound',
       description: `Stream ${baseName(request.streamName)} not found.`,
     });
+    if (stream.state === 'closed') {
+      // Deleted, or its connection closed, while the handlers decided: what they took for it is let go.
+      if (verdict.accepted) this.each((h) => h.stop?.(stream));
+      return;
+    }
     if (!verdict.accepted) {
       return stream.sendStatus(verdict.code ?? 'NetStream.Play.Failed', verdict.description, 'error');
     }
@@ -158,6 +163,10 @@ export class StreamController {
       code: 'NetStream.Publish.Denied',
       description: `Publishing ${baseName(streamName)} is not allowed here.`,
     });
+    if (stream.state === 'closed') {
+      if (verdict.accepted) this.each((h) => h.unpublish?.(stream));
+      return;
+    }
     if (!verdict.accepted) {
       return stream.sendStatus(verdict.code ?? 'NetStream.Publish.Denied', verdict.description, 'error');
     }
