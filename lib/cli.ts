@@ -7,6 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, helpText, readCliConfig } from './app/config';
 import { createServer } from './app/server';
+import { isPoolWorker, runWorkerPool } from './app/workers';
+import { joinCluster } from './cluster/cluster';
+import { DirectoryUnavailableError } from './cluster/directory';
+import { RedisDirectory } from './cluster/redis-directory';
 import { installDemo } from './demo/demo-app';
 import { installLive } from './media/live-app';
 import { PluginRegistry } from './plugins/registry';
@@ -30,6 +34,7 @@ async function main(): Promise<void> {
     return void process.stdout.write(`${manifest ? (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version : 'unknown'}\n`);
   }
   const logger = config.logFormat === 'json' ? jsonLogger : consoleLogger;
+  if (config.workers > 1 && !isPoolWorker()) return runWorkerPool({ workers: config.workers, logger, ...(config.clusterSecret !== undefined ? { clusterSecret: config.clusterSecret } : {}) });
   const server = createServer({ ...config.server, logger });
   const plugins = new PluginRegistry();
   const { loaded, failed } = await plugins.loadDirectory(config.pluginDir).catch((error: unknown) => {
@@ -40,10 +45,21 @@ async function main(): Promise<void> {
   for (const { error } of failed) logger.warn(`plugin refused: ${error.message}`);
   installDemo(server, { plugins });
   const live = installLive(server, { logger, recordDir: config.recordDir });
+  const secret = config.clusterSecret ?? process.env.RXRTMP_CLUSTER_SECRET;
+  const member =
+    config.redis === undefined || secret === undefined
+      ? undefined
+      : await joinCluster(live, {
+          directory: await RedisDirectory.connect({ url: config.redis, logger }),
+          secret,
+          internalHost: config.internalHost,
+          ...(config.advertiseHost !== undefined ? { advertiseHost: config.advertiseHost } : {}),
+          logger,
+        });
   await server.listen({ host: config.host, port: config.rtmpPort });
   if (config.rtmpsPort !== undefined) await server.listenTls({ host: config.host, port: config.rtmpsPort, certFile: config.tlsCert!, keyFile: config.tlsKey! });
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
-  const web = createWebServer(server, { live, logger, ...(tls ? { tls } : {}) });
+  const web = createWebServer(server, { live, logger, ...(tls ? { tls } : {}), ...(member ? { cluster: member } : {}) });
   const address = await web.listen(config.httpPort, config.host);
   logger.info(
     `${tls ? 'https' : 'http'} listening on ${address.address}:${address.port}: console at /, demo at /demo, RTMP over ${tls ? 'wss' : 'ws'} at /rtmp, /api/connections, /api/streams, /metrics, /APP/NAME.flv`,
@@ -55,7 +71,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info(`${signal}: shutting down`);
-    Promise.all([web.close(), server.close(), plugins.close()]).then(
+    Promise.all([web.close(), server.close(), plugins.close(), member?.close()]).then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error(`shutdown failed: ${String(error)}`);
@@ -72,6 +88,10 @@ main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`rxrtmp: ${error.message}\n`);
     process.exit(2);
+  }
+  if (error instanceof DirectoryUnavailableError) {
+    process.stderr.write(`rxrtmp: ${error.message}\n`);
+    process.exit(1);
   }
   const code = (error as NodeJS.ErrnoException).code;
   process.stderr.write(`rxrtmp: ${code === 'EADDRINUSE' || code === 'EACCES' ? `cannot listen: ${(error as Error).message}` : error instanceof Error ? error.stack ?? error.message : String(error)}\n`);

@@ -25,10 +25,19 @@ export interface CliConfig {
   tlsCert?: string;
   tlsKey?: string;
   logFormat: LogFormat;
+  /** Worker processes sharing the ports (node:cluster); 1 runs the server in this process. */
+  workers: number;
+  /** The cluster's stream directory; this process (each worker) is a cluster node when set. */
+  redis?: string;
+  /** Signs edge pulls between nodes; with workers and none given, the primary makes one for them. */
+  clusterSecret?: string;
+  /** Where the internal listener (other nodes pull from it) binds, and the host they reach it at. */
+  internalHost: string;
+  advertiseHost?: string;
   server: ServerOptions;
 }
 
-type Kind = 'string' | 'port' | 'format' | 'directory';
+type Kind = 'string' | 'port' | 'format' | 'directory' | 'count';
 
 interface Setting {
   flag: string;
@@ -50,6 +59,11 @@ const SETTINGS: Setting[] = [
   { flag: 'tls-cert', key: 'tlsCert', kind: 'string', fallback: () => undefined, help: 'PEM certificate (with --tls-key): the HTTP port serves HTTPS and wss://, and --rtmps-port uses it' },
   { flag: 'tls-key', key: 'tlsKey', kind: 'string', fallback: () => undefined, help: 'PEM private key for --tls-cert' },
   { flag: 'log-format', key: 'logFormat', kind: 'format', fallback: () => 'pretty', help: 'pretty (a line per event) or json (one JSON object per line)' },
+  { flag: 'workers', key: 'workers', kind: 'count', fallback: () => 1, help: 'worker processes sharing the RTMP and HTTP ports (node:cluster); more than 1 needs --redis' },
+  { flag: 'redis', key: 'redis', kind: 'string', fallback: () => undefined, help: 'redis://host:port of the cluster\'s stream directory: streams published on one process play on every other' },
+  { flag: 'cluster-secret', key: 'clusterSecret', kind: 'string', fallback: () => undefined, help: 'secret (32+ bytes) every node shares to sign edge pulls; also $RXRTMP_CLUSTER_SECRET; --workers alone makes one' },
+  { flag: 'internal-host', key: 'internalHost', kind: 'string', fallback: () => '127.0.0.1', help: 'address of the internal listener other nodes pull streams from (its port is chosen per process)' },
+  { flag: 'advertise-host', key: 'advertiseHost', kind: 'string', fallback: () => undefined, help: 'host other nodes reach the internal listener at (default: --internal-host)' },
   { flag: 'config', kind: 'string', fallback: () => undefined, help: 'JSON file with any of the keys above (camelCase) and "server": { ServerOptions }' },
 ];
 
@@ -71,6 +85,11 @@ export function helpText(root: string): string {
 
 function checkValue(setting: Setting, value: unknown, where: string): string | number {
   const name = where === 'flag' ? `--${setting.flag}` : `"${setting.key}" in the config file`;
+  if (setting.kind === 'count') {
+    const number = where === 'flag' && typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+    if (typeof number !== 'number' || !Number.isInteger(number) || number < 1 || number > 256) throw new ConfigError(`${name} must be a whole number from 1 to 256, not ${JSON.stringify(value)}`);
+    return number;
+  }
   if (setting.kind === 'port') {
     // A flag is text; a JSON file says a number as a number.
     const number = where === 'flag' && typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
@@ -152,6 +171,12 @@ export function readCliConfig(argv: string[], root: string): CliConfig | 'help' 
     const path = merged[key];
     if (typeof path === 'string' && !existsSync(path)) throw new ConfigError(`--${key === 'tlsCert' ? 'tls-cert' : 'tls-key'} ${path}: no such file`);
   }
+  const workers = merged.workers as number;
+  if (workers > 1 && merged.redis === undefined) throw new ConfigError(`--workers ${workers} needs --redis redis://host:port: the workers share their streams through it (npm run cluster starts one)`);
+  if (typeof merged.redis === 'string' && !/^rediss?:\/\/[^/\s]+/.test(merged.redis)) throw new ConfigError(`--redis must be a redis://host:port URL, not ${JSON.stringify(merged.redis)}`);
+  const clusterSecret = (merged.clusterSecret as string | undefined) ?? process.env.RXRTMP_CLUSTER_SECRET;
+  if (clusterSecret !== undefined && Buffer.byteLength(clusterSecret) < 32) throw new ConfigError(`--cluster-secret must be at least 32 bytes (it has ${Buffer.byteLength(clusterSecret)})`);
+  if (merged.redis !== undefined && workers === 1 && clusterSecret === undefined) throw new ConfigError('--redis needs --cluster-secret (or $RXRTMP_CLUSTER_SECRET), the same on every node');
   return {
     host: merged.host as string,
     rtmpPort: merged.rtmpPort as number,
@@ -162,6 +187,11 @@ export function readCliConfig(argv: string[], root: string): CliConfig | 'help' 
     recordDir: merged.recordDir as string,
     ...(typeof merged.tlsCert === 'string' ? { tlsCert: merged.tlsCert, tlsKey: merged.tlsKey as string } : {}),
     logFormat: merged.logFormat as LogFormat,
+    workers,
+    ...(typeof merged.redis === 'string' ? { redis: merged.redis } : {}),
+    ...(clusterSecret !== undefined ? { clusterSecret } : {}),
+    internalHost: merged.internalHost as string,
+    ...(typeof merged.advertiseHost === 'string' ? { advertiseHost: merged.advertiseHost } : {}),
     server: file.server === undefined ? {} : checkServer(file.server),
   };
 }

@@ -37,6 +37,14 @@ export interface ClusterOptions {
   logger?: Logger;
 }
 
+export interface ClusterStatus {
+  node: ClusterNode;
+  directoryAvailable: boolean;
+  /** Stream keys this node holds claims on, for its own publishers. */
+  claimed: string[];
+  pulling: PullInfo[];
+}
+
 const TOKEN_KEY_ID = 'cluster';
 const TOKEN_LIFETIME_S = 60;
 const TICK_MS = 250;
@@ -89,6 +97,11 @@ export class ClusterMember implements LiveFederation {
     this.tick = setInterval(() => this.housekeep(), TICK_MS);
     this.tick.unref();
     registry.federation = this;
+  }
+
+  /** What `/api/cluster` shows. */
+  get status(): ClusterStatus {
+    return { node: this.node, directoryAvailable: this.options.directory.available, claimed: [...this.claimed], pulling: this.pulling };
   }
 
   /** The streams this node pulls from others now. */

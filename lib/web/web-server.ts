@@ -19,6 +19,7 @@ import { describeMachine, MachineDescription, toMermaid } from './machine-graph'
 import { machineSvg } from './machine-svg';
 import { createMetrics } from './metrics';
 import { Observatory, ObservatoryOptions } from './observatory';
+import type { ClusterMember } from '../cluster/cluster';
 
 export interface WebOptions extends ObservatoryOptions {
   /** The live streams, for the streams table, HTTP-FLV and WebSocket-FLV. */
@@ -32,6 +33,8 @@ export interface WebOptions extends ObservatoryOptions {
   rtmpOverWebSocket?: RtmpWebSocketOptions | false;
   /** Serve HTTPS (and `wss`) with this certificate and key (PEM). */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** This process as a cluster node: `/api/cluster` shows its node, its claims and its pulls. */
+  cluster?: Pick<ClusterMember, 'status'>;
 }
 
 export interface WebServer {
@@ -161,6 +164,7 @@ export function createWebServer(rtmp: RtmpServer, options: WebOptions = {}): Web
       return void response.end(body);
     }
     if (path === '/api/streams') return send(response, 200, { streams: observatory.streams() });
+    if (path === '/api/cluster') return options.cluster ? send(response, 200, options.cluster.status) : send(response, 404, { error: 'this server is not a cluster node (start it with --redis)' });
     const one = /^\/api\/streams\/([^/]+)\/([^/]+)$/.exec(path);
     if (one) {
       const stream = observatory.stream(decodeURIComponent(one[1]!), decodeURIComponent(one[2]!));
