@@ -11,6 +11,7 @@ import { isPoolWorker, runWorkerPool } from './app/workers';
 import { joinCluster } from './cluster/cluster';
 import { DirectoryUnavailableError } from './cluster/directory';
 import { RedisDirectory } from './cluster/redis-directory';
+import { IpcDirectory } from './cluster/primary-directory';
 import { installDemo } from './demo/demo-app';
 import { installLive } from './media/live-app';
 import { PluginRegistry } from './plugins/registry';
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
     return void process.stdout.write(`${manifest ? (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version : 'unknown'}\n`);
   }
   const logger = config.logFormat === 'json' ? jsonLogger : consoleLogger;
-  if (config.workers > 1 && !isPoolWorker()) return runWorkerPool({ workers: config.workers, logger, ...(config.clusterSecret !== undefined ? { clusterSecret: config.clusterSecret } : {}) });
+  if (config.workers > 1 && !isPoolWorker()) return runWorkerPool({ workers: config.workers, logger, hostDirectory: config.redis === undefined, ...(config.clusterSecret !== undefined ? { clusterSecret: config.clusterSecret } : {}) });
   const server = createServer({ ...config.server, logger });
   const plugins = new PluginRegistry();
   const { loaded, failed } = await plugins.loadDirectory(config.pluginDir).catch((error: unknown) => {
@@ -46,11 +47,13 @@ async function main(): Promise<void> {
   installDemo(server, { plugins });
   const live = installLive(server, { logger, recordDir: config.recordDir });
   const secret = config.clusterSecret ?? process.env.RXRTMP_CLUSTER_SECRET;
+  // Redis when given; else, in a worker pool, the primary keeps the directory.
+  const directory = config.redis !== undefined ? await RedisDirectory.connect({ url: config.redis, logger }) : isPoolWorker() ? primaryDirectory() : undefined;
   const member =
-    config.redis === undefined || secret === undefined
+    directory === undefined || secret === undefined
       ? undefined
       : await joinCluster(live, {
-          directory: await RedisDirectory.connect({ url: config.redis, logger }),
+          directory,
           secret,
           internalHost: config.internalHost,
           ...(config.advertiseHost !== undefined ? { advertiseHost: config.advertiseHost } : {}),
@@ -81,6 +84,17 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** This worker's end of the IPC channel to the primary's directory. */
+function primaryDirectory(): IpcDirectory {
+  return new IpcDirectory({
+    send: (message) => process.send?.(message),
+    onMessage: (listener) => process.on('message', listener),
+    get connected() {
+      return process.connected;
+    },
+  });
 }
 
 main().catch((error: unknown) => {

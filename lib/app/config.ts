@@ -59,7 +59,7 @@ const SETTINGS: Setting[] = [
   { flag: 'tls-cert', key: 'tlsCert', kind: 'string', fallback: () => undefined, help: 'PEM certificate (with --tls-key): the HTTP port serves HTTPS and wss://, and --rtmps-port uses it' },
   { flag: 'tls-key', key: 'tlsKey', kind: 'string', fallback: () => undefined, help: 'PEM private key for --tls-cert' },
   { flag: 'log-format', key: 'logFormat', kind: 'format', fallback: () => 'pretty', help: 'pretty (a line per event) or json (one JSON object per line)' },
-  { flag: 'workers', key: 'workers', kind: 'count', fallback: () => 1, help: 'worker processes sharing the RTMP and HTTP ports (node:cluster); more than 1 needs --redis' },
+  { flag: 'workers', key: 'workers', kind: 'count', fallback: () => 1, help: 'worker processes sharing the RTMP and HTTP ports (node:cluster); a stream published on one plays on all (their directory is kept by the primary, or in --redis)' },
   { flag: 'redis', key: 'redis', kind: 'string', fallback: () => undefined, help: 'redis://host:port of the cluster\'s stream directory: streams published on one process play on every other' },
   { flag: 'cluster-secret', key: 'clusterSecret', kind: 'string', fallback: () => undefined, help: 'secret (32+ bytes) every node shares to sign edge pulls; also $RXRTMP_CLUSTER_SECRET; --workers alone makes one' },
   { flag: 'internal-host', key: 'internalHost', kind: 'string', fallback: () => '127.0.0.1', help: 'address of the internal listener other nodes pull streams from (its port is chosen per process)' },
@@ -172,7 +172,6 @@ export function readCliConfig(argv: string[], root: string): CliConfig | 'help' 
     if (typeof path === 'string' && !existsSync(path)) throw new ConfigError(`--${key === 'tlsCert' ? 'tls-cert' : 'tls-key'} ${path}: no such file`);
   }
   const workers = merged.workers as number;
-  if (workers > 1 && merged.redis === undefined) throw new ConfigError(`--workers ${workers} needs --redis redis://host:port: the workers share their streams through it (npm run cluster starts one)`);
   if (typeof merged.redis === 'string' && !/^rediss?:\/\/[^/\s]+/.test(merged.redis)) throw new ConfigError(`--redis must be a redis://host:port URL, not ${JSON.stringify(merged.redis)}`);
   const clusterSecret = (merged.clusterSecret as string | undefined) ?? process.env.RXRTMP_CLUSTER_SECRET;
   if (clusterSecret !== undefined && Buffer.byteLength(clusterSecret) < 32) throw new ConfigError(`--cluster-secret must be at least 32 bytes (it has ${Buffer.byteLength(clusterSecret)})`);

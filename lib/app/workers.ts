@@ -1,11 +1,14 @@
 import cluster, { Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
+import { DirectoryHost } from '../cluster/primary-directory';
 import type { Logger } from '../session/options';
 
 export interface WorkerPoolOptions {
   workers: number;
   /** Shared by the workers, so that they can pull from each other; made here when not given. */
   clusterSecret?: string;
+  /** Keep the workers' stream directory here (no Redis): they ask it over IPC. */
+  hostDirectory: boolean;
   logger: Logger;
 }
 
@@ -16,17 +19,26 @@ const RESTART_BACKOFF_MS = 1_000;
 /**
  * `--workers N`: this process becomes node:cluster's primary. It forks N workers that
  * run the server, sharing its RTMP and HTTP ports, each a cluster node with an internal
- * listener of its own; it restarts a worker that dies, and on SIGTERM or SIGINT stops
- * them all and exits. It serves nothing itself.
+ * listener of its own; it keeps their stream directory (unless they use Redis), restarts
+ * a worker that dies, and on SIGTERM or SIGINT stops them all and exits. It serves no
+ * client itself.
  */
 export function runWorkerPool(options: WorkerPoolOptions): void {
   const secret = options.clusterSecret ?? randomBytes(32).toString('base64url');
   const env = { RXRTMP_CLUSTER_SECRET: secret, RXRTMP_WORKER: '1' };
   const started = new Map<Worker, number>();
+  const directory = options.hostDirectory ? new DirectoryHost() : undefined;
   let stopping = false;
   const fork = (): void => {
     const worker = cluster.fork(env);
     started.set(worker, Date.now());
+    if (directory) {
+      const link = directory.attach(String(worker.id), (message) => {
+        if (worker.isConnected()) worker.send(message);
+      });
+      worker.on('message', link.receive);
+      worker.on('exit', link.gone);
+    }
     worker.on('exit', (code, signal) => {
       const lived = Date.now() - (started.get(worker) ?? 0);
       started.delete(worker);

@@ -132,7 +132,8 @@ function stampedFrame(key: boolean, size: number): Buffer {
   return payload;
 }
 
-export async function runRelayLatency(peer: Peer, seconds = 5, frameBytes = 5_000): Promise<RelayLatencyResult> {
+/** `playUrl`: where the player plays (default the publisher's server): another node of a cluster, through its pull. */
+export async function runRelayLatency(peer: Peer, seconds = 5, frameBytes = 5_000, playUrl = peer.url): Promise<RelayLatencyResult> {
   const sequenceHeader = avcSequenceHeader();
   const publisher = await RtmpClient.connect(peer.url, { timeout: 10_000 });
   let player: RtmpClient | undefined;
@@ -155,7 +156,7 @@ export async function runRelayLatency(peer: Peer, seconds = 5, frameBytes = 5_00
     };
     tick();
     await sleep(1_000);
-    player = await RtmpClient.connect(peer.url, { timeout: 10_000 });
+    player = await RtmpClient.connect(playUrl, { timeout: 10_000 });
     const inbound = await player.createStream();
     acceptStreamZero(player, inbound);
     const playedAt = Date.now();

@@ -18,6 +18,8 @@ test('defaults, then the config file, then flags', (t) => {
   const config = file('ok.json', { rtmpPort: 1936, httpPort: 8081, logFormat: 'json', server: { chunkSize: 8192, maxConnections: 10 } });
   t.like(readCliConfig(['--config', config], ROOT), { rtmpPort: 1936, httpPort: 8081, logFormat: 'json', server: { chunkSize: 8192, maxConnections: 10 } });
   t.like(readCliConfig(['--config', config, '--rtmp-port', '1937'], ROOT), { rtmpPort: 1937, httpPort: 8081 });
+  t.like(readCliConfig(['--workers', '4', '--redis', 'redis://10.0.0.5:6379/2', '--cluster-secret', 'x'.repeat(32), '--advertise-host', '10.0.0.7'], ROOT), { workers: 4, redis: 'redis://10.0.0.5:6379/2', clusterSecret: 'x'.repeat(32), internalHost: '127.0.0.1', advertiseHost: '10.0.0.7' });
+  t.like(readCliConfig(['--workers', '2'], ROOT), { workers: 2 }, 'a worker pool needs no Redis: the primary keeps its directory');
   t.is(readCliConfig(['--help'], ROOT), 'help');
   t.is(readCliConfig(['--version'], ROOT), 'version');
 });
@@ -35,6 +37,10 @@ const mistakes: Array<[string, string[], RegExp]> = [
   ['an unknown config key', ['--config', file('key.json', { rtmp_port: 1 })], /unknown key "rtmp_port" \(known: host, rtmpPort/],
   ['a config value of the wrong type', ['--config', file('type.json', { rtmpPort: '1935' })], /^"rtmpPort" in the config file must be a port number from 0 to 65535, not "1935"$/],
   ['an unknown server option', ['--config', file('server.json', { server: { chunkSiz: 1 } })], /^"server\.chunkSiz" in the config file is not a server option/],
+  ['a worker count of zero', ['--workers', '0'], /^--workers must be a whole number from 1 to 256, not "0"$/],
+  ['a Redis address that is not a URL', ['--redis', 'localhost:6379'], /^--redis must be a redis:\/\/host:port URL, not "localhost:6379"$/],
+  ['Redis without a cluster secret', ['--redis', 'redis://127.0.0.1:6379'], /^--redis needs --cluster-secret \(or \$RXRTMP_CLUSTER_SECRET\), the same on every node$/],
+  ['a short cluster secret', ['--redis', 'redis://127.0.0.1:6379', '--cluster-secret', 'short'], /^--cluster-secret must be at least 32 bytes \(it has 5\)$/],
   ['a server option of the wrong type', ['--config', file('server-type.json', { server: { chunkSize: '4k' } })], /^"server\.chunkSize" in the config file must be a non-negative number, not "4k"$/],
 ];
 for (const [what, argv, message] of mistakes) {
@@ -47,7 +53,7 @@ for (const [what, argv, message] of mistakes) {
 
 test('--help lists every flag with its default', (t) => {
   const help = helpText(ROOT);
-  for (const [flag, fallback] of [['--host', '0.0.0.0'], ['--rtmp-port', '1935'], ['--http-port', '8080'], ['--rtmps-port', 'none'], ['--plugins', join(ROOT, 'plugins')], ['--record-dir', 'recordings'], ['--tls-cert', 'none'], ['--tls-key', 'none'], ['--log-format', 'pretty'], ['--config', 'none']]) {
+  for (const [flag, fallback] of [['--host', '0.0.0.0'], ['--rtmp-port', '1935'], ['--http-port', '8080'], ['--rtmps-port', 'none'], ['--plugins', join(ROOT, 'plugins')], ['--record-dir', 'recordings'], ['--tls-cert', 'none'], ['--tls-key', 'none'], ['--log-format', 'pretty'], ['--workers', '1'], ['--redis', 'none'], ['--cluster-secret', 'none'], ['--internal-host', '127.0.0.1'], ['--advertise-host', 'none'], ['--config', 'none']]) {
     const at = help.indexOf(`  ${flag} `);
     t.true(at >= 0, flag);
     t.true(help.slice(at).split('\n')[1]!.includes(`default: ${fallback}`), `${flag} default ${fallback}`);

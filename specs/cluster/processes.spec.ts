@@ -46,10 +46,11 @@ function getJson<T>(port: number, path: string): Promise<T> {
   });
 }
 
-/** The compiled server (`rxrtmp`) as a node of the cluster on Redis database `db` (one per test). */
-async function serverProcess(db: number, extra: string[] = []): Promise<ServerProcess> {
+/** The compiled server (`rxrtmp`) as a node of the cluster on Redis database `db` (one per test), or with no Redis (then only a worker pool is a cluster). */
+async function serverProcess(db: number | 'no redis', extra: string[] = []): Promise<ServerProcess> {
   const [rtmpPort, httpPort] = [await freePort(), await freePort()];
-  const args = [join(ROOT, 'dist', 'lib', 'cli.js'), '--host', '127.0.0.1', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--redis', `${redis.url}/${db}`, '--cluster-secret', SECRET, '--record-dir', dir, '--log-format', 'json', ...extra];
+  const cluster = db === 'no redis' ? [] : ['--redis', `${redis.url}/${db}`, '--cluster-secret', SECRET];
+  const args = [join(ROOT, 'dist', 'lib', 'cli.js'), '--host', '127.0.0.1', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), ...cluster, '--record-dir', dir, '--log-format', 'json', ...extra];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);
   let log = '';
@@ -158,33 +159,35 @@ test.serial('the owner killed with SIGKILL, the encoder reconnecting to another 
   }
 });
 
-test.serial('--workers 2: one RTMP port, a stream published to it plays on both workers; SIGTERM stops them all', async (t) => {
-  t.timeout(60_000);
-  const pool = await serverProcess(3, ['--workers', '2']);
-  const nodes = new Set<string>();
-  // The second worker may still be starting.
-  for (const deadline = Date.now() + 15_000; nodes.size < 2 && Date.now() < deadline; await delay(50)) nodes.add((await pool.cluster()).node.id);
-  t.is(nodes.size, 2, 'two workers answer on the shared HTTP port, each its own node');
-  const encoder = ffmpegPublish(`${pool.rtmp}/cam`, 30);
-  await delay(2_000);
-  // Connections spread over the workers; each player gets key frames whichever it lands on.
-  for (let i = 0; i < 6; i++) {
-    const client = await RtmpClient.connect(pool.rtmp);
-    const stream = await client.createStream();
-    const media: RtmpMessage[] = [];
-    stream.media$.subscribe((m) => media.push(m));
-    await stream.play('cam', { start: -1 });
-    await until(() => media.some(isKeyFrame), 10_000);
-    await client.close();
-  }
-  // One worker owns the stream; the other pulled it for the players it got (the pull lasts 10 s after them).
-  const statuses = await Promise.all(Array.from({ length: 12 }, () => pool.cluster()));
-  t.true(statuses.some((s) => s.claimed.includes('live/cam')), 'a worker owns it');
-  t.true(statuses.some((s) => s.pulling.some((p) => p.key === 'live/cam' && nodes.has(p.node))), 'the other pulls it from its sibling');
-  encoder.kill('SIGKILL');
-  const started = Date.now();
-  pool.child.kill('SIGTERM');
-  await exited(pool.child);
-  t.is(pool.child.exitCode, 0);
-  t.log(`stopped in ${Date.now() - started} ms`);
-});
+for (const [title, db] of [['the primary keeps the directory', 'no redis'], ['their directory in Redis', 3]] as const) {
+  test.serial(`--workers 2, ${title}: one RTMP port, a stream published to it plays on both workers; SIGTERM stops them all`, async (t) => {
+    t.timeout(60_000);
+    const pool = await serverProcess(db, ['--workers', '2']);
+    const nodes = new Set<string>();
+    // The second worker may still be starting.
+    for (const deadline = Date.now() + 15_000; nodes.size < 2 && Date.now() < deadline; await delay(50)) nodes.add((await pool.cluster()).node.id);
+    t.is(nodes.size, 2, 'two workers answer on the shared HTTP port, each its own node');
+    const encoder = ffmpegPublish(`${pool.rtmp}/cam`, 30);
+    await delay(2_000);
+    // Connections spread over the workers; each player gets key frames whichever it lands on.
+    for (let i = 0; i < 6; i++) {
+      const client = await RtmpClient.connect(pool.rtmp);
+      const stream = await client.createStream();
+      const media: RtmpMessage[] = [];
+      stream.media$.subscribe((m) => media.push(m));
+      await stream.play('cam', { start: -1 });
+      await until(() => media.some(isKeyFrame), 10_000);
+      await client.close();
+    }
+    // One worker owns the stream; the other pulled it for the players it got (the pull lasts 10 s after them).
+    const statuses = await Promise.all(Array.from({ length: 12 }, () => pool.cluster()));
+    t.true(statuses.some((s) => s.claimed.includes('live/cam')), 'a worker owns it');
+    t.true(statuses.some((s) => s.pulling.some((p) => p.key === 'live/cam' && nodes.has(p.node))), 'the other pulls it from its sibling');
+    encoder.kill('SIGKILL');
+    const started = Date.now();
+    pool.child.kill('SIGTERM');
+    await exited(pool.child);
+    t.is(pool.child.exitCode, 0);
+    t.log(`stopped in ${Date.now() - started} ms`);
+  });
+}
