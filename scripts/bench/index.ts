@@ -8,7 +8,7 @@
  *   --repeat 1             fan-out runs per server and count (the table shows the median run)
  *   --warmup 30            seconds the publisher runs before the fan-out's memory baseline
  *   --connections 2000     idle connections               --plays 10     first-frame plays
- *   --only ingest,fanout,streams,thousand,idle,latency,interactive,encoder,protocol     (default: all)
+ *   --only ingest,fanout,streams,thousand,idle,latency,interactive,cluster,encoder,protocol     (default: all)
  *   --servers rxrtmp,nginx,nms                             (default: all three)
  *   --out scripts/bench/results.json
  *
@@ -44,7 +44,7 @@ const repeat = numbers(option('repeat'), [1])[0]!;
 const warmup = numbers(option('warmup'), [30])[0]!;
 const connections = numbers(option('connections'), [2000])[0]!;
 const plays = numbers(option('plays'), [10])[0]!;
-const only = new Set((option('only') ?? 'ingest,fanout,streams,thousand,idle,latency,interactive,encoder,protocol').split(','));
+const only = new Set((option('only') ?? 'ingest,fanout,streams,thousand,idle,latency,interactive,cluster,encoder,protocol').split(','));
 const servers = new Set((option('servers') ?? 'rxrtmp,nginx,nms').split(','));
 const out = option('out') ?? join(__dirname, 'results.json');
 // Bounds: nothing here may run for long or load the machine without end.
@@ -131,6 +131,13 @@ async function main(): Promise<void> {
     const interactive = await runSubBench('scripts/bench-interactive.ts', 600);
     printSubBench('3b. interactive: a call to the first frame showing it, over TCP and WebSocket', interactive);
     results.interactive = interactive.status === 'ok' ? interactive.json : { status: interactive.status, error: interactive.error ?? null };
+    save();
+  }
+  if (only.has('cluster')) {
+    await quietMachine();
+    const cluster = await runSubBench('scripts/bench-cluster.ts', 900);
+    printSubBench('3c. cluster: first key frame on another process, egress on one process and on a worker pool', cluster);
+    results.cluster = cluster.status === 'ok' ? cluster.json : { status: cluster.status, error: cluster.error ?? null };
     save();
   }
   if (only.has('encoder')) {

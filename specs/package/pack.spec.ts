@@ -46,7 +46,15 @@ async function main() {
   const pool = require_(join(dirname(require_.resolve('rxrtmp')), '..', 'plugins', 'screen-video')).poolStats();
   await encoder.close();
   await plugins.close();
-  console.log(JSON.stringify({ plugins: loaded.map((p) => p.name).sort(), sum, videoCodecs: [...new Set(codecs)], workersRan: pool.batches > 0 && !pool.disabled }));
+  // The cluster subpath: a worker pool's directory, host and worker in one process, claims a name.
+  const { DirectoryHost, IpcDirectory, joinCluster } = require_('rxrtmp/cluster');
+  const host = new DirectoryHost();
+  const listeners = [];
+  const link = host.attach('w1', (m) => listeners.forEach((l) => l(m)));
+  const directory = new IpcDirectory({ send: (m) => link.receive(m), onMessage: (l) => listeners.push(l), connected: true });
+  await directory.join({ id: 'n1', address: '127.0.0.1:1', pid: process.pid, startedAt: Date.now() });
+  const claim = await directory.claim('live/cam');
+  console.log(JSON.stringify({ plugins: loaded.map((p) => p.name).sort(), sum, videoCodecs: [...new Set(codecs)], workersRan: pool.batches > 0 && !pool.disabled, cluster: typeof joinCluster === 'function' && claim.claimed.node }));
 }
 main().catch((error) => { console.error(error); process.exit(1); });
 `;
@@ -74,7 +82,7 @@ test('npm pack: a plain JavaScript app (CommonJS) and an ES module app install t
     for (const file of ['app.js', 'app.mjs']) {
       const result = await run(process.execPath, [file], appDir, 60_000);
       t.is(result.code, 0, `${file}: ${result.stderr}`);
-      t.deepEqual(JSON.parse(result.stdout.trim().split('\n').pop()!), { plugins: ['ffmpeg-video', 'screen-video'], sum: 42, videoCodecs: [3], workersRan: true }, file);
+      t.deepEqual(JSON.parse(result.stdout.trim().split('\n').pop()!), { plugins: ['ffmpeg-video', 'screen-video'], sum: 42, videoCodecs: [3], workersRan: true, cluster: 'n1' }, file);
     }
     // A TypeScript app type-checks against the package's own .d.ts (through exports' "types").
     writeFileSync(
