@@ -16,6 +16,12 @@ export interface LiveOptions {
   /** Whether a second publisher may take a name that is live; by default it is refused with Publish.BadName. */
   takeover: boolean;
   /**
+   * How long a player of a name nobody publishes waits for a publisher (here, or on any
+   * node of a cluster) before it is told NetStream.Play.StreamNotFound and stopped (ms);
+   * 0 (the default): as long as it stays, as nginx-rtmp's idle streams do.
+   */
+  playWaitMs: number;
+  /**
    * How long a stream's media to its players may wait for the media after it, so that
    * both leave in one system call (ms), once that stream sends `mediaBatchFrom` media
    * messages a second to its players together (a fan-out). Fan-out cost is mostly system
@@ -36,6 +42,7 @@ export const defaultLiveOptions: LiveOptions = {
   player: { maxQueueBytes: 2 * 1024 * 1024, maxBehindMs: 10_000 },
   failoverGrace: 10_000,
   takeover: false,
+  playWaitMs: 0,
   mediaFlushMs: 100,
   mediaBatchFrom: 2_000,
 };
@@ -88,6 +95,7 @@ export class LiveRegistry {
   private readonly owners = new Map<LiveStream, SourceOwner>();
   private readonly graceTimers = new Map<LiveStream, NodeJS.Timeout>();
   private readonly playersByStream = new Map<NetStream, { live: LiveStream; player: LivePlayer }>();
+  private readonly waitTimers = new Map<NetStream, NodeJS.Timeout>();
   private readonly events = new Subject<LiveEvent>();
   private droppedBefore = 0;
 
@@ -199,7 +207,21 @@ export class LiveRegistry {
     if (entry === undefined) return;
     entry.live.players.add(entry.player);
     if (entry.live.state !== 'idle') entry.live.startPlayer(entry.player);
+    else if (this.options.playWaitMs > 0) this.waitForPublisher(stream, entry.live);
     entry.live.audienceChanged();
+  }
+
+  private waitForPublisher(stream: NetStream, live: LiveStream): void {
+    const timer = setTimeout(() => {
+      this.waitTimers.delete(stream);
+      const entry = this.playersByStream.get(stream);
+      // Published meanwhile (and perhaps ended since): the player has had its stream.
+      if (entry === undefined || entry.live !== live || live.state !== 'idle' || entry.player.stats.sent > 0) return;
+      stream.sendStatus('NetStream.Play.StreamNotFound', `${live.name} was not published within ${this.options.playWaitMs} ms.`, 'error');
+      stream.connection.stopPlaying(stream, `${live.name} was not published.`);
+    }, this.options.playWaitMs);
+    timer.unref();
+    this.waitTimers.set(stream, timer);
   }
 
   playerOf(stream: NetStream): { live: LiveStream; player: LivePlayer } | undefined {
@@ -221,6 +243,8 @@ export class LiveRegistry {
   }
 
   stop(stream: NetStream): void {
+    clearTimeout(this.waitTimers.get(stream));
+    this.waitTimers.delete(stream);
     const entry = this.playersByStream.get(stream);
     if (entry === undefined) return;
     this.droppedBefore += entry.player.stats.dropped;
@@ -249,8 +273,9 @@ export class LiveRegistry {
 
   /** Ends every source and grace period, for shutdown. */
   close(): void {
-    for (const timer of this.graceTimers.values()) clearTimeout(timer);
+    for (const timer of [...this.graceTimers.values(), ...this.waitTimers.values()]) clearTimeout(timer);
     this.graceTimers.clear();
+    this.waitTimers.clear();
     this.events.complete();
   }
 }

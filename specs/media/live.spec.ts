@@ -31,6 +31,27 @@ test('a player that arrives before the publisher waits, is told PublishNotify, a
   }
 });
 
+test('with playWaitMs, a player of a name nobody publishes is told Play.StreamNotFound and stopped; one whose stream comes in time plays on', async (t) => {
+  const { server, url } = await liveServer({ playWaitMs: 300 });
+  try {
+    const [lonely, patient] = [await player(url, 'nobody'), await player(url, 'soon')];
+    const heard = { lonely: [] as string[], patient: [] as string[] };
+    lonely.client.status$.subscribe((s) => heard.lonely.push(s.info.code));
+    patient.client.status$.subscribe((s) => heard.patient.push(s.info.code));
+    await delay(100);
+    const source = await publisher(url, 'soon');
+    sendRecorded(source.stream, 0, indexOfFrame(10));
+    await until(() => heard.lonely.includes('NetStream.Play.Stop'));
+    t.deepEqual(heard.lonely, ['NetStream.Play.StreamNotFound', 'NetStream.Play.Stop']);
+    await delay(400);
+    t.false(heard.patient.includes('NetStream.Play.StreamNotFound'));
+    t.true(patient.received.some(isKeyFrame));
+    await Promise.all([source.client.close(), lonely.client.close(), patient.client.close()]);
+  } finally {
+    await server.close();
+  }
+});
+
 test('a player that arrives mid-stream starts at once from the GOP cache, on a key frame', async (t) => {
   const { server, url } = await liveServer();
   try {
