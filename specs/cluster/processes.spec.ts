@@ -107,6 +107,20 @@ test.serial('ffmpeg publishes to one process; rtmpdump and ffmpeg play it from t
   await Promise.all([owner, edge, other].map(async (p) => (p.child.kill('SIGTERM'), exited(p.child))));
 });
 
+test.serial('ffmpeg publishing one name to two processes at once: exactly one wins, the other is refused', async (t) => {
+  t.timeout(60_000);
+  const [one, two] = [await serverProcess(4), await serverProcess(4)];
+  const encoders = [ffmpegPublish(`${one.rtmp}/twice`, 15), ffmpegPublish(`${two.rtmp}/twice`, 15)];
+  // The loser's publish waits out the holder's lease (claimWaitMs, 4 s), then ffmpeg is refused and exits.
+  const first = await Promise.race(encoders.map((e, i) => exited(e).then(() => i)));
+  const owners = (await Promise.all([one.cluster(), two.cluster()])).map((s) => s.claimed.includes('live/twice'));
+  t.deepEqual(owners, first === 0 ? [false, true] : [true, false], 'the process whose ffmpeg stayed holds the name');
+  t.not(encoders[first]!.exitCode, 0, 'the refused ffmpeg exits with an error');
+  t.is(encoders[1 - first]!.exitCode, null, 'the winner is still publishing');
+  encoders.forEach((e) => e.kill('SIGKILL'));
+  await Promise.all([one, two].map(async (p) => (p.child.kill('SIGTERM'), exited(p.child))));
+});
+
 test.serial('the owner killed with SIGKILL, the encoder reconnecting to another process: players elsewhere stay, and their process follows the new owner (higher epoch), never two', async (t) => {
   t.timeout(90_000);
   const [first, edge, second] = [await serverProcess(2), await serverProcess(2), await serverProcess(2)];
@@ -160,7 +174,7 @@ test.serial('the owner killed with SIGKILL, the encoder reconnecting to another 
 });
 
 for (const [title, db] of [['the primary keeps the directory', 'no redis'], ['their directory in Redis', 3]] as const) {
-  test.serial(`--workers 2, ${title}: one RTMP port, a stream published to it plays on both workers; SIGTERM stops them all`, async (t) => {
+  test.serial(`--workers 2, ${title}: one RTMP port, a stream published to it plays on both workers, a killed worker is replaced, SIGTERM stops them all`, async (t) => {
     t.timeout(60_000);
     const pool = await serverProcess(db, ['--workers', '2']);
     const nodes = new Set<string>();
@@ -183,6 +197,17 @@ for (const [title, db] of [['the primary keeps the directory', 'no redis'], ['th
     const statuses = await Promise.all(Array.from({ length: 12 }, () => pool.cluster()));
     t.true(statuses.some((s) => s.claimed.includes('live/cam')), 'a worker owns it');
     t.true(statuses.some((s) => s.pulling.some((p) => p.key === 'live/cam' && nodes.has(p.node))), 'the other pulls it from its sibling');
+    // A worker that dies is replaced: two nodes answer again, one of them new.
+    const victim = [...statuses.values()][0]!.node.pid;
+    process.kill(victim, 'SIGKILL');
+    const after = new Set<string>();
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; await delay(100)) {
+      const status = await pool.cluster().catch(() => undefined);
+      if (status && status.node.pid !== victim) after.add(status.node.id);
+      if (after.size === 2) break;
+    }
+    t.is(after.size, 2, 'a new worker took the dead one\'s place');
+    t.false([...after].every((id) => nodes.has(id)));
     encoder.kill('SIGKILL');
     const started = Date.now();
     pool.child.kill('SIGTERM');
