@@ -211,11 +211,11 @@ export class ClusterMember implements LiveFederation {
     if (this.pulls.has(claim.key) || this.waitingPlayers(claim.key) > 0) this.follow(claim);
   }
 
-  /** Players here of `key`, not counting other nodes' pulls. */
+  /** Players here of `key` (not counting other nodes' pulls), and one more while anything taps it (HTTP-FLV viewers). */
   private waitingPlayers(key: string): number {
     const slash = key.indexOf('/');
     const live = this.registry.get(key.slice(0, slash), key.slice(slash + 1));
-    let count = 0;
+    let count = live?.tapped ? 1 : 0;
     for (const player of live?.players ?? []) if (!this.internal.connections.has(player.stream.connection)) count++;
     return count;
   }

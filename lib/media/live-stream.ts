@@ -74,6 +74,11 @@ export class LiveStream {
     return this.videoSeen;
   }
 
+  /** Whether anything taps the stream now (an HTTP-FLV viewer, a recorder): an audience beside the players. */
+  get tapped(): boolean {
+    return this.taps.observed;
+  }
+
   /** Every packet as it passes: for recording, analysis or relaying elsewhere. */
   get media$(): Observable<MediaPacket> {
     return this.taps.asObservable();

@@ -3,6 +3,7 @@ import { createServer, IncomingMessage, RequestListener, Server, ServerResponse 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
+import { filter, firstValueFrom, map, timeout } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RtmpServer } from '../app/server';
 import { RtmpWebSocketAcceptor, RtmpWebSocketOptions } from '../app/websocket';
@@ -46,6 +47,8 @@ export interface WebServer {
 }
 
 const PAGE_DIR = join(__dirname, 'page');
+/** How long an HTTP-FLV viewer on a cluster node waits for a pull of a stream published elsewhere to start. */
+const PULL_WAIT_MS = 3_000;
 
 /** A file of an installed package, found from its entry point: the browser builds are not in the packages' export maps. */
 function packageFile(name: string, file: string): string {
@@ -92,6 +95,29 @@ export function createWebServer(rtmp: RtmpServer, options: WebOptions = {}): Web
   const liveEvents = options.live?.events$.subscribe((event) => {
     if (event.type === 'ended') for (const viewer of viewers) if (viewer.stream === event.stream) viewer.close('stream ended');
   });
+
+  /**
+   * The live stream for an HTTP-/WebSocket-FLV viewer: here, or, on a cluster node, pulled
+   * from the node that has it (the viewer waits for the pull's first packets, briefly).
+   */
+  async function liveHereOrPulled(app: string, name: string): Promise<LiveStream | undefined> {
+    const registry = options.live;
+    const here = registry?.get(app, name);
+    if (here && here.state !== 'idle') return here;
+    if (!registry?.federation) return undefined;
+    const key = `${app}/${name}`;
+    const published = firstValueFrom(
+      registry.events$.pipe(
+        filter((event) => event.type === 'published' && event.stream.key === key),
+        map((event) => event.stream),
+        timeout({ first: PULL_WAIT_MS }),
+      ),
+    ).catch(() => undefined);
+    const refusal = await registry.federation.admitPlay(app, name);
+    if (refusal) return undefined;
+    const now = registry.get(app, name);
+    return now && now.state !== 'idle' ? now : published;
+  }
 
   const startViewer = (live: LiveStream, sink: FlvSink): FlvViewer => {
     const viewer = new FlvViewer(live, sink);
@@ -183,8 +209,8 @@ export function createWebServer(rtmp: RtmpServer, options: WebOptions = {}): Web
     if (path === '/metrics') return sendText(response, metrics.contentType, await metrics.metrics());
     const flv = FLV_PATH.exec(path);
     if (flv) {
-      const live = options.live?.get(flv[1]!, flv[2]!);
-      if (!live || live.state === 'idle') return send(response, 404, { error: `${flv[1]}/${flv[2]} is not live` });
+      const live = await liveHereOrPulled(flv[1]!, flv[2]!);
+      if (!live) return send(response, 404, { error: `${flv[1]}/${flv[2]} is not live` });
       response.writeHead(200, { 'content-type': 'video/x-flv', 'cache-control': 'no-cache', 'access-control-allow-origin': '*' });
       const viewer = startViewer(live, {
         write: (chunks) => {
@@ -218,11 +244,22 @@ export function createWebServer(rtmp: RtmpServer, options: WebOptions = {}): Web
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (rtmpSockets?.matches(path)) return rtmpSockets.upgrade(request, socket, head);
     const flv = FLV_PATH.exec(path);
-    const live = flv ? options.live?.get(flv[1]!, flv[2]!) : undefined;
-    if (path !== '/api/inspect' && !(live && live.state !== 'idle')) {
+    if (flv) {
+      void liveHereOrPulled(flv[1]!, flv[2]!).then(
+        (live) => (live ? upgradeTo(request, socket, head, path, live) : socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n')),
+        () => socket.destroy(),
+      );
+      return;
+    }
+    if (path !== '/api/inspect') {
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
       return;
     }
+    upgradeTo(request, socket, head, path, undefined);
+  }
+
+  function upgradeTo(request: IncomingMessage, socket: Socket, head: Buffer, path: string, live: LiveStream | undefined): void {
+    if (socket.destroyed) return;
     sockets.handleUpgrade(request, socket, head, (ws: WebSocket) => {
       if (path === '/api/inspect') return inspector.accept(ws);
       ws.on('error', () => ws.terminate());

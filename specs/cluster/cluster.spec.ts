@@ -3,6 +3,8 @@ import { consoleLogger, createServer, RtmpClient, RtmpServer, silentLogger } fro
 import { ClusterMember, ClusterOptions, joinCluster } from '../../lib/cluster/cluster';
 import { RedisDirectory } from '../../lib/cluster/redis-directory';
 import { installLive } from '../../lib/media/live-app';
+import { createWebServer } from '../../lib/web/web-server';
+import { request } from 'node:http';
 import { LiveRegistry } from '../../lib/media/registry';
 import { MessageType, RtmpMessage } from '../../lib/protocol/message';
 import { delay, isKeyFrame, publisher, recordedMedia, sendRecorded, until } from '../helpers/live';
@@ -93,6 +95,46 @@ test('players on another node get the stream through one pull from the owner, wh
   t.pass('the owner has no player left either');
   await source.client.close();
 });
+
+test('an HTTP-FLV viewer on another node gets the stream through a pull, which stays while it watches and closes after', async (t) => {
+  const c = cluster();
+  const [a, b] = [await node('a', c), await node('b', c)];
+  const web = createWebServer(b.server, { live: b.registry, cluster: b.member, logger: silentLogger });
+  const { port } = await web.listen(0, '127.0.0.1');
+  const source = await publisher(a.url, 'cam');
+  let round = 0;
+  const pump = setInterval(() => sendRecorded(source.stream, 0, recordedMedia.length, round++ * 4_000), 400);
+  try {
+    const chunks: Buffer[] = [];
+    const viewer = request({ host: '127.0.0.1', port, path: '/live/cam.flv' });
+    const status = new Promise<number>((resolve) => viewer.on('response', (response) => (response.on('data', (d: Buffer) => chunks.push(d)), resolve(response.statusCode ?? 0))));
+    viewer.end();
+    t.is(await status, 200);
+    await delay(1_000);
+    t.deepEqual(b.member.pulling.map((p) => p.node), ['a'], 'pulled for the viewer, and kept past pullIdleMs while it watches');
+    const tags = flvTags(Buffer.concat(chunks));
+    t.is(Buffer.concat(chunks).subarray(0, 3).toString(), 'FLV');
+    t.true(tags.some((tag) => tag.type === 9 && tag.first === 0x17 && tag.second === 1), 'a key frame');
+    viewer.destroy();
+    await until(() => b.member.pulling.length === 0, 3_000);
+  } finally {
+    clearInterval(pump);
+    await source.client.close();
+    await web.close();
+  }
+});
+
+/** The tags of an FLV byte stream, up to the last whole one. */
+function flvTags(bytes: Buffer): Array<{ type: number; first: number; second: number }> {
+  const tags: Array<{ type: number; first: number; second: number }> = [];
+  for (let at = 13; at + 11 <= bytes.length; ) {
+    const size = bytes.readUIntBE(at + 1, 3);
+    if (at + 11 + size + 4 > bytes.length) break;
+    tags.push({ type: bytes[at]!, first: bytes[at + 11]!, second: bytes[at + 12]! });
+    at += 11 + size + 4;
+  }
+  return tags;
+}
 
 test('a player that arrives before the publisher waits (within the play timeout) and starts when the stream is published on another node', async (t) => {
   const c = cluster();
