@@ -7,13 +7,14 @@
  *    there (served from its GOP cache). Each round a new stream, so that every round's
  *    first player really starts a pull. Beside it, publisher → player latency on the
  *    owner and through the pull.
- * 2. One stream's egress: the same players on one process and on --workers N. Figures:
+ * 2. One stream's egress: the same players on one process and on --workers N, at each
+ *    player count (per-MB cost falls as players rise, so capacity is judged at the higher). Figures:
  *    delivered MB/s (ss bytes_acked), server CPU (every process), CPU ms per MB, and
  *    relay latency played under that load. This machine's cores are shared with the load
  *    client, so a worker pool cannot be driven to saturation here; the capacity ratio is
  *    projected as N x (CPU per MB on one process / CPU per MB on N workers).
  *
- *   bench-cluster.ts [--rounds 15] [--players 300] [--seconds 15] [--workers N] [--out FILE]
+ *   bench-cluster.ts [--rounds 15] [--players 300,1000] [--seconds 15] [--workers N] [--repeat 1] [--out FILE]
  *
  * Prints a table, then one JSON line with every figure.
  */
@@ -41,8 +42,14 @@ function option(name: string, fallback: number): number {
   return Number.isFinite(value) && value > 0 ? value : fallback;
 }
 const rounds = Math.min(50, option('rounds', 15));
-const players = Math.min(1000, option('players', 300));
+const playerCounts = (() => {
+  const at = process.argv.indexOf('--players');
+  const listed = at >= 0 ? (process.argv[at + 1] ?? '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0 && n <= 1500) : [];
+  return listed.length > 0 ? listed : [300, 1000];
+})();
 const seconds = Math.min(60, option('seconds', 15));
+/** Runs per configuration and player count, alternating; the row shown is the run with the median CPU per MB. */
+const repeat = Math.min(5, option('repeat', 1));
 const workers = Math.min(8, option('workers', Math.max(2, availableParallelism())));
 
 interface Server {
@@ -143,6 +150,7 @@ async function firstFrames(redisUrl: string): Promise<Record<string, unknown>> {
 
 interface EgressRow {
   config: string;
+  players: number;
   processes: number;
   playersWithMedia: number;
   keptRealTime: number;
@@ -155,7 +163,7 @@ interface EgressRow {
   relayP95Ms: number;
 }
 
-async function egress(config: string, extra: string[]): Promise<EgressRow> {
+async function egress(config: string, extra: string[], players: number): Promise<EgressRow> {
   const server = await startServer(extra);
   const publisher = await startPublisher(server.url, 3_000, 'egress');
   // stdin is a pipe: the load client exits when it closes, so it never outlives this script.
@@ -199,6 +207,7 @@ async function egress(config: string, extra: string[]): Promise<EgressRow> {
     const cpu = cpuByProcess.reduce((a, b) => a + b, 0);
     return {
       config,
+      players,
       processes: pids.length,
       playersWithMedia: Number(playing.withMedia),
       keptRealTime: Number(done.keptRealTime ?? NaN),
@@ -216,11 +225,15 @@ async function egress(config: string, extra: string[]): Promise<EgressRow> {
   }
 }
 
+function medianRow(rows: EgressRow[]): EgressRow {
+  return [...rows].sort((a, b) => a.cpuMsPerMB - b.cpuMsPerMB)[Math.floor((rows.length - 1) / 2)]!;
+}
+
 async function main(): Promise<void> {
   prepareClip();
   const redis = await startRedis();
   try {
-    console.log(`cluster bench: ${rounds} rounds of first plays; egress of one 2.5 Mbit/s stream to ${players} players, one process against --workers ${workers}`);
+    console.log(`cluster bench: ${rounds} rounds of first plays; egress of one 2.5 Mbit/s stream to ${playerCounts.join(' and ')} players, one process against --workers ${workers}`);
     const first = await firstFrames(redis.url);
     const f = first as { onOwner: ReturnType<typeof stats>; firstElsewhere: ReturnType<typeof stats>; laterElsewhere: ReturnType<typeof stats>; relay: { direct: { medianMs: number; p95Ms: number }; throughPull: { medianMs: number; p95Ms: number } } };
     console.log('\n1. First key frame after the play command (ms)      median    p95    n');
@@ -229,15 +242,26 @@ async function main(): Promise<void> {
     }
     console.log(`   relay latency, publisher -> player: on the owner ${fixed(f.relay.direct.medianMs)} / ${fixed(f.relay.direct.p95Ms)} ms (median / p95), through a pull ${fixed(f.relay.throughPull.medianMs)} / ${fixed(f.relay.throughPull.p95Ms)} ms`);
 
-    const single = await egress('one process', []);
-    const pool = await egress(`--workers ${workers}`, ['--workers', String(workers), '--redis', `${redis.url}/2`, '--cluster-secret', SECRET]);
-    const projected = workers * (single.cpuMsPerMB / pool.cpuMsPerMB);
-    console.log(`\n2. Egress of one stream to ${players} players        delivered MB/s  kept real time  CPU %  CPU ms/MB  relay median/p95 ms  CPU s by process`);
-    for (const row of [single, pool]) {
-      console.log(`   ${row.config.padEnd(38)} ${fixed(row.deliveredMBps).padStart(14)} ${`${row.keptRealTime}/${players}`.padStart(15)} ${fixed(row.cpuPercent).padStart(6)} ${fixed(row.cpuMsPerMB, 2).padStart(10)} ${`${fixed(row.relayMedianMs)}/${fixed(row.relayP95Ms)}`.padStart(20)}  ${row.cpuByProcess.map((c) => c.toFixed(2)).join(' ')}`);
+    const rows: EgressRow[] = [];
+    const projections: Array<{ players: number; ratio: number }> = [];
+    for (const players of playerCounts) {
+      const singles: EgressRow[] = [];
+      const pools: EgressRow[] = [];
+      for (let run = 0; run < repeat; run++) {
+        singles.push(await egress('one process', [], players));
+        pools.push(await egress(`--workers ${workers}`, ['--workers', String(workers), '--redis', `${redis.url}/2`, '--cluster-secret', SECRET], players));
+      }
+      const single = medianRow(singles);
+      const pool = medianRow(pools);
+      rows.push(single, pool);
+      projections.push({ players, ratio: workers * (single.cpuMsPerMB / pool.cpuMsPerMB) });
     }
-    console.log(`   projected capacity on ${workers} workers: ${fixed(projected, 2)} x one process (target >= ${fixed(0.8 * workers, 1)}), from CPU per MB`);
-    const result = { rounds, players, seconds, workers, firstFrames: first, egress: [single, pool], projectedCapacityRatio: projected };
+    console.log(`\n2. Egress of one 2.5 Mbit/s stream                    delivered MB/s  kept real time  CPU %  CPU ms/MB  relay median/p95 ms  CPU s by process`);
+    for (const row of rows) {
+      console.log(`   ${`${row.config}, ${row.players} players`.padEnd(50)} ${fixed(row.deliveredMBps).padStart(14)} ${`${row.keptRealTime}/${row.players}`.padStart(15)} ${fixed(row.cpuPercent).padStart(6)} ${fixed(row.cpuMsPerMB, 2).padStart(10)} ${`${fixed(row.relayMedianMs)}/${fixed(row.relayP95Ms)}`.padStart(20)}  ${row.cpuByProcess.map((c) => c.toFixed(2)).join(' ')}`);
+    }
+    for (const { players, ratio } of projections) console.log(`   projected capacity on ${workers} workers at ${players} players: ${fixed(ratio, 2)} x one process (target >= ${fixed(0.8 * workers, 1)}), from CPU per MB`);
+    const result = { rounds, playerCounts, seconds, workers, repeat, firstFrames: first, egress: rows, projectedCapacityRatios: projections };
     const outAt = process.argv.indexOf('--out');
     if (outAt >= 0) writeFileSync(process.argv[outAt + 1]!, `${JSON.stringify(result, null, 2)}\n`);
     console.log(JSON.stringify(result));
