@@ -19,7 +19,8 @@ export const sessionsMachine = setup({
     logChildFailure: ({ context, event }) => {
       if (!event.type.startsWith(CHILD_ERROR)) return;
       const error = (event as { error?: unknown }).error;
-      context.logger.error(`connection actor ${event.type.slice(CHILD_ERROR.length)} failed: ${error instanceof Error ? error.message : String(error)}`);
+      // Every connection actor has the same id (see connection.ts); which one failed is in its own close log.
+      context.logger.error(`a connection actor (${event.type.slice(CHILD_ERROR.length)}) failed: ${error instanceof Error ? error.message : String(error)}`);
     },
   },
 }).createMachine({

@@ -3,6 +3,7 @@ import { createActor, setup } from 'xstate';
 import { createServer, RtmpClient, silentLogger } from '../../lib';
 import { Logger } from '../../lib/session/options';
 import { sessionsMachine } from '../../lib/session/sessions';
+import { CONNECTION_ACTOR_ID } from '../../lib/session/connection';
 import { until } from '../helpers/live';
 
 test('every connection actor joins server.sessions, so one inspector sees each connection state chart', async (t) => {
@@ -51,4 +52,18 @@ test('a connection actor that fails is logged by the sessions actor instead of e
   t.regex(errors[0]!, /connection actor .* failed: boom in an action/);
   t.is(sessions.getSnapshot().status, 'active', 'the parent goes on');
   sessions.stop();
+});
+
+test('connection actors share one actor id under the sessions actor (their session ids stay unique), so the parent machine\'s per-event-type transition cache does not grow with every connection', async (t) => {
+  const server = createServer({ logger: silentLogger }).onConnect({ connect: () => true });
+  try {
+    const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+    const clients = await Promise.all([0, 1, 2].map(() => RtmpClient.connect(`rtmp://127.0.0.1:${port}/app`)));
+    const actors = [...server.connections].map((c) => c.actor);
+    t.deepEqual(new Set(actors.map((a) => a.id)), new Set([CONNECTION_ACTOR_ID]));
+    t.is(new Set(actors.map((a) => a.sessionId)).size, 3);
+    await Promise.all(clients.map((client) => client.close()));
+  } finally {
+    await server.close();
+  }
 });
