@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { RtmpClient } from '../../lib';
 import type { ClusterStatus } from '../../lib/cluster/cluster';
 import { MessageType, RtmpMessage } from '../../lib/protocol/message';
-import { freePort } from '../helpers/ports';
+import { accepts, freePort } from '../helpers/ports';
 import { RedisServer, startRedis } from '../helpers/redis';
 import { delay, isKeyFrame, until } from '../helpers/live';
 
@@ -216,3 +216,21 @@ for (const [title, db] of [['the primary keeps the directory', 'no redis'], ['th
     t.log(`stopped in ${Date.now() - started} ms`);
   });
 }
+
+test.serial('npm run cluster: a Redis and a worker pool on it, both stopped by one SIGTERM', async (t) => {
+  t.timeout(60_000);
+  const [redisPort, rtmpPort, httpPort] = [await freePort(), await freePort(), await freePort()];
+  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'cluster.js'), '--workers', '2', '--redis-port', String(redisPort), '--host', '127.0.0.1', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--record-dir', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
+  const nodes = new Set<string>();
+  for (const deadline = Date.now() + 30_000; nodes.size < 2 && Date.now() < deadline; await delay(100)) {
+    const status = await getJson<ClusterStatus>(httpPort, '/api/cluster').catch(() => undefined);
+    if (status) nodes.add(status.node.id);
+  }
+  t.is(nodes.size, 2, 'two workers, each a node');
+  t.true(await accepts(redisPort), 'its Redis is up');
+  child.kill('SIGTERM');
+  await exited(child);
+  t.is(child.exitCode, 0);
+  t.false(await accepts(redisPort), 'and stopped with it');
+});
