@@ -38,11 +38,14 @@ interface ServerProcess {
 function getJson<T>(port: number, path: string): Promise<T> {
   return new Promise((resolve, reject) => {
     // A new connection each time (no keep-alive): under --workers each may land on another worker.
-    get({ host: '127.0.0.1', port, path, agent: false }, (response) => {
+    const call = get({ host: '127.0.0.1', port, path, agent: false }, (response) => {
       let body = '';
       response.on('data', (d: Buffer) => (body += d.toString()));
       response.on('end', () => (response.statusCode === 200 ? resolve(JSON.parse(body) as T) : reject(new Error(`${path}: ${response.statusCode} ${body}`))));
-    }).on('error', reject);
+    });
+    call.on('error', reject);
+    // A connection the primary hands to a worker as it dies is never answered.
+    call.setTimeout(3_000, () => call.destroy(new Error(`${path}: no answer within 3 s`)));
   });
 }
 
@@ -175,13 +178,17 @@ test.serial('the owner killed with SIGKILL, the encoder reconnecting to another 
 
 for (const [title, db] of [['the primary keeps the directory', 'no redis'], ['their directory in Redis', 3]] as const) {
   test.serial(`--workers 2, ${title}: one RTMP port, a stream published to it plays on both workers, a killed worker is replaced, SIGTERM stops them all`, async (t) => {
-    t.timeout(60_000);
+    t.timeout(120_000);
+    const began = Date.now();
+    const phase = (what: string): void => t.log(`${what} at ${Date.now() - began} ms`);
     const pool = await serverProcess(db, ['--workers', '2']);
+    phase('first worker answering');
     const nodes = new Set<string>();
     // The second worker may still be starting.
     for (const deadline = Date.now() + 15_000; nodes.size < 2 && Date.now() < deadline; await delay(50)) nodes.add((await pool.cluster()).node.id);
     t.is(nodes.size, 2, 'two workers answer on the shared HTTP port, each its own node');
-    const encoder = ffmpegPublish(`${pool.rtmp}/cam`, 30);
+    phase('both workers answering');
+    const encoder = ffmpegPublish(`${pool.rtmp}/cam`, 60);
     await delay(2_000);
     // Connections spread over the workers; each player gets key frames whichever it lands on.
     for (let i = 0; i < 6; i++) {
@@ -193,6 +200,7 @@ for (const [title, db] of [['the primary keeps the directory', 'no redis'], ['th
       await until(() => media.some(isKeyFrame), 10_000);
       await client.close();
     }
+    phase('six players got key frames');
     // One worker owns the stream; the other pulled it for the players it got (the pull lasts 10 s after them).
     const statuses = await Promise.all(Array.from({ length: 12 }, () => pool.cluster()));
     t.true(statuses.some((s) => s.claimed.includes('live/cam')), 'a worker owns it');
@@ -207,6 +215,7 @@ for (const [title, db] of [['the primary keeps the directory', 'no redis'], ['th
       if (after.size === 2) break;
     }
     t.is(after.size, 2, 'a new worker took the dead one\'s place');
+    phase('a new worker answering');
     t.false([...after].every((id) => nodes.has(id)));
     encoder.kill('SIGKILL');
     const started = Date.now();
