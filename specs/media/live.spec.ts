@@ -1,4 +1,5 @@
 import test from 'ava';
+import { RtmpClient } from '../../lib';
 import { BodyCache } from '../../lib/pipeline/bodies';
 import { MessageType } from '../../lib/protocol/message';
 import { decodeData } from '../../lib/protocol/commands';
@@ -32,21 +33,22 @@ test('a player that arrives before the publisher waits, is told PublishNotify, a
 });
 
 test('with playWaitMs, a player of a name nobody publishes is told Play.StreamNotFound and stopped; one whose stream comes in time plays on', async (t) => {
-  const { server, url } = await liveServer({ playWaitMs: 300 });
+  const { server, url } = await liveServer({ playWaitMs: 1_500 });
   try {
+    // The publisher is connected first, so that its publish is one round trip after the plays, however loaded the machine.
+    const source = await RtmpClient.connect(url);
+    const outgoing = await source.createStream();
     const [lonely, patient] = [await player(url, 'nobody'), await player(url, 'soon')];
     const heard = { lonely: [] as string[], patient: [] as string[] };
     lonely.client.status$.subscribe((s) => heard.lonely.push(s.info.code));
     patient.client.status$.subscribe((s) => heard.patient.push(s.info.code));
-    await delay(100);
-    const source = await publisher(url, 'soon');
-    sendRecorded(source.stream, 0, indexOfFrame(10));
-    await until(() => heard.lonely.includes('NetStream.Play.Stop'));
+    await outgoing.publish('soon');
+    sendRecorded(outgoing, 0, indexOfFrame(10));
+    await until(() => heard.lonely.includes('NetStream.Play.Stop'), 10_000);
     t.deepEqual(heard.lonely, ['NetStream.Play.StreamNotFound', 'NetStream.Play.Stop']);
-    await delay(400);
     t.false(heard.patient.includes('NetStream.Play.StreamNotFound'));
     t.true(patient.received.some(isKeyFrame));
-    await Promise.all([source.client.close(), lonely.client.close(), patient.client.close()]);
+    await Promise.all([source.close(), lonely.client.close(), patient.client.close()]);
   } finally {
     await server.close();
   }
