@@ -36,7 +36,10 @@ export class DirectoryHost {
     this.workers.set(worker, send);
     return {
       receive: (message) => {
-        if (isDirectoryMessage(message) && message.rxrtmpDirectory === 'request') send(this.answer(worker, message));
+        if (!isDirectoryMessage(message) || message.rxrtmpDirectory !== 'request') return;
+        // A worker is our own code, but the channel is still input: a request of no known shape is answered with an error.
+        const known = message.op === 'join' ? typeof message.node?.id === 'string' && typeof message.node.address === 'string' : ['claim', 'release', 'lookup'].includes(message.op) && typeof (message as { key?: unknown }).key === 'string';
+        send(known ? this.answer(worker, message) : { rxrtmpDirectory: 'reply', id: message.id, error: `not a directory request: ${JSON.stringify(message).slice(0, 200)}` });
       },
       gone: () => this.forget(worker),
     };

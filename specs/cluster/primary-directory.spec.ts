@@ -73,3 +73,14 @@ test('a worker cut off from the primary fails at once with DirectoryUnavailableE
   await t.throwsAsync(a.directory.lookup('live/cam'), { instanceOf: DirectoryUnavailableError });
   t.false(a.directory.available);
 });
+
+test('a request of no known shape is answered with an error, and the directory goes on', async (t) => {
+  const host = new DirectoryHost();
+  const replies: DirectoryMessage[] = [];
+  const link = host.attach('odd', (message) => replies.push(message));
+  link.receive({ rxrtmpDirectory: 'request', id: 7, op: 'claim' });
+  link.receive({ rxrtmpDirectory: 'request', id: 8, op: 'drop-table', key: 'live/cam' });
+  t.deepEqual(replies.map((r) => (r.rxrtmpDirectory === 'reply' ? [r.id, typeof r.error] : [])), [[7, 'string'], [8, 'string']]);
+  const a = await joined(host, 'a');
+  t.is(claimed(await a.directory.claim('live/cam')).node, 'a');
+});
