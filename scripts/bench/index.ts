@@ -135,8 +135,8 @@ async function main(): Promise<void> {
   }
   if (only.has('cluster')) {
     await quietMachine();
-    const cluster = await runSubBench('scripts/bench-cluster.ts', 900);
-    printSubBench('3c. cluster: first key frame on another process, egress on one process and on a worker pool', cluster);
+    const cluster = await runSubBench('scripts/bench-cluster.ts', 1800);
+    printSubBench('3c. cluster: first key frame on another process, egress and capacity under a CPU budget on one process and on a worker pool', cluster);
     results.cluster = cluster.status === 'ok' ? cluster.json : { status: cluster.status, error: cluster.error ?? null };
     save();
   }
