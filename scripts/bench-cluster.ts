@@ -8,11 +8,14 @@
  *    first player really starts a pull. Beside it, publisher → player latency on the
  *    owner and through the pull.
  * 2. One stream's egress: the same players on one process and on --workers N, at each
- *    player count (per-MB cost falls as players rise, so capacity is judged at the higher). Figures:
- *    delivered MB/s (what the players received), server CPU (every process), CPU ms per MB, and
- *    relay latency played under that load. This machine's cores are shared with the load
- *    client, so a worker pool cannot be driven to saturation here; the capacity ratio is
- *    projected as N x (CPU per MB on one process / CPU per MB on N workers).
+ *    player count. Figures: delivered MB/s (what the players received), server CPU (every
+ *    process), CPU ms per MB, and relay latency played under that load. Far from saturation
+ *    a process's fixed costs (timers, the event-loop monitor, the pull) weigh on CPU per MB,
+ *    so the capacity this projects, N x (CPU per MB on one process / CPU per MB on N
+ *    workers), is indicative only, and noisy at small audiences.
+ * 3. Capacity under a CPU budget (root and a cgroup cpu controller; skipped otherwise):
+ *    the most players one process and the pool each serve in full when held to
+ *    `--budget` core per process, the load clients keeping the rest of the machine.
  *
  *   bench-cluster.ts [--parts first,egress,saturation] [--rounds 15] [--players 300,1000] [--seconds 15] [--workers N]
  *                    [--budget 0.12] [--saturation-from 300] [--saturation-players 2400] [--repeat 1] [--out FILE]
