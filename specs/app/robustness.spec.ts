@@ -1,10 +1,10 @@
-import test, { ExecutionContext } from 'ava';
+import test from 'ava';
 import { connect } from 'node:net';
 import { execFile } from 'node:child_process';
 import { createServer, RtmpServer, ServerOptions } from '../../lib';
 import { installDemo } from '../../lib/demo/demo-app';
 import { MessageType } from '../../lib/protocol/message';
-import { RawPeer, recordingLogger, until } from '../helpers/raw-peer';
+import { assertLogged, RawPeer, recordingLogger, until } from '../helpers/raw-peer';
 
 async function serve(options: ServerOptions = {}): Promise<{ server: RtmpServer; port: number; log: ReturnType<typeof recordingLogger> }> {
   const log = recordingLogger();
@@ -12,16 +12,6 @@ async function serve(options: ServerOptions = {}): Promise<{ server: RtmpServer;
   installDemo(server);
   const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
   return { server, port, log };
-}
-
-/** Waits for the server to log a line (its teardown may finish just after the client sees the close). */
-async function logged(t: ExecutionContext, log: { lines: string[] }, match: (line: string) => boolean): Promise<void> {
-  try {
-    await until(() => log.lines.some(match), 3000);
-    t.pass();
-  } catch {
-    t.fail(`no such log line in:\n${log.lines.join('\n')}`);
-  }
 }
 
 /** A healthy peer on the same server: connects to demo and gets an echo back. */
@@ -49,7 +39,7 @@ test('a connection killed mid-handshake is torn down and others carry on', async
     socket.destroy();
     await until(() => server.connections.size === 0);
     await healthyEcho(port);
-    await logged(t, log, (l) => /conn 1 .* closed: peer closed/.test(l));
+    await assertLogged(t, log, (l) => /conn 1 .* closed: peer closed/.test(l));
   } finally {
     await server.close();
   }
@@ -63,7 +53,7 @@ test('a stalled handshake is dropped after the handshake timeout', async (t) => 
     const closed = new Promise((resolve) => socket.once('close', resolve));
     socket.write(Buffer.of(3));
     await closed;
-    await logged(t, log, (l) => l.includes('closed: handshake timed out'));
+    await assertLogged(t, log, (l) => l.includes('closed: handshake timed out'));
   } finally {
     await server.close();
   }
@@ -77,7 +67,7 @@ test('a wrong handshake version closes that connection with the reason logged', 
     const closed = new Promise((resolve) => socket.once('close', resolve));
     socket.write(Buffer.concat([Buffer.of(6), Buffer.alloc(1536)]));
     await closed;
-    await logged(t, log, (l) => l.includes('ERR_HANDSHAKE_VERSION'));
+    await assertLogged(t, log, (l) => l.includes('ERR_HANDSHAKE_VERSION'));
     await healthyEcho(port);
   } finally {
     await server.close();
@@ -111,7 +101,7 @@ test('a chunk size with the top bit set closes that one connection with ERR_CHUN
     await bad.shake();
     bad.socket.write(Buffer.from('02000000000004010000000080000000', 'hex'));
     await bad.closed;
-    await logged(t, log, (l) => l.includes('ERR_CHUNK_SIZE'));
+    await assertLogged(t, log, (l) => l.includes('ERR_CHUNK_SIZE'));
     await healthyEcho(port);
   } finally {
     await server.close();
@@ -126,7 +116,7 @@ test('a malformed AMF command closes that one connection with the AMF error logg
     // A string that claims 0xFFFF bytes and carries two.
     bad.send({ chunkStreamId: 3, timestamp: 0, typeId: MessageType.CommandAmf0, streamId: 0, payload: Buffer.from('02ffff6162', 'hex') });
     await bad.closed;
-    await logged(t, log, (l) => l.includes('ERR_AMF_TRUNCATED'));
+    await assertLogged(t, log, (l) => l.includes('ERR_AMF_TRUNCATED'));
     await healthyEcho(port);
   } finally {
     await server.close();
@@ -140,7 +130,7 @@ test('a message over the size limit closes the connection', async (t) => {
     await bad.shake();
     bad.socket.write(Buffer.from('04000000001000080100000000', 'hex'));
     await bad.closed;
-    await logged(t, log, (l) => l.includes('ERR_MESSAGE_TOO_LARGE'));
+    await assertLogged(t, log, (l) => l.includes('ERR_MESSAGE_TOO_LARGE'));
   } finally {
     await server.close();
   }
@@ -155,7 +145,7 @@ test('a peer that goes silent after connect is pinged, then dropped as dead', as
     await peer.closed;
     const pings = peer.received.filter((m) => m.typeId === MessageType.UserControl && m.payload.readUInt16BE(0) === 6);
     t.true(pings.length >= 1, 'the server sent a ping request');
-    await logged(t, log, (l) => /closed: peer sent nothing for/.test(l));
+    await assertLogged(t, log, (l) => /closed: peer sent nothing for/.test(l));
   } finally {
     await server.close();
   }
@@ -198,7 +188,7 @@ test('connections beyond maxConnections are refused at accept', async (t) => {
     const second = connect(port, '127.0.0.1');
     second.on('error', () => undefined);
     await new Promise((resolve) => second.once('close', resolve));
-    await logged(t, log, (l) => l.includes('1 connections open'));
+    await assertLogged(t, log, (l) => l.includes('1 connections open'));
     first.destroy();
   } finally {
     await server.close();
@@ -209,7 +199,7 @@ test('rtmpdump connects to a rejected app and is refused while the server goes o
   const { server, port, log } = await serve();
   try {
     await new Promise((resolve) => execFile('rtmpdump', ['-r', `rtmp://127.0.0.1:${port}/nosuchapp/x`, '-o', '/dev/null', '-m', '3'], { timeout: 15_000 }, resolve));
-    await logged(t, log, (l) => l.includes('connect to nosuchapp rejected: No application accepts connections to nosuchapp.'));
+    await assertLogged(t, log, (l) => l.includes('connect to nosuchapp rejected: No application accepts connections to nosuchapp.'));
     await healthyEcho(port);
   } finally {
     await server.close();
@@ -232,7 +222,7 @@ test('a stream handler that throws while the connection closes is logged and the
     peer.command({ name: 'play', transactionId: 0, commandObject: null, args: ['x'] }, 1);
     await peer.waitFor((c) => c.name === 'onStatus' && JSON.stringify(c.args).includes('Play.Start'));
     peer.destroy();
-    await logged(t, log, (l) => l.includes('a stream handler threw: stop hook exploded'));
+    await assertLogged(t, log, (l) => l.includes('a stream handler threw: stop hook exploded'));
     await healthyEcho(port);
   } finally {
     await server.close();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createServer, RtmpClient, RtmpServer } from '../../lib';
 import { installDemo } from '../../lib/demo/demo-app';
 import { createWebServer, WebServer, WebOptions } from '../../lib/web/web-server';
-import { RawPeer, recordingLogger, until } from '../helpers/raw-peer';
+import { assertLogged, RawPeer, recordingLogger, until } from '../helpers/raw-peer';
 
 interface Served {
   server: RtmpServer;
@@ -47,11 +47,6 @@ async function stillEcho(t: ExecutionContext, clients: RtmpClient[]): Promise<vo
   await Promise.all(clients.map((c) => c.close()));
 }
 
-async function logged(t: ExecutionContext, log: { lines: string[] }, pattern: RegExp): Promise<void> {
-  await until(() => log.lines.some((l) => pattern.test(l)), 3000).catch(() => undefined);
-  t.true(log.lines.some((l) => pattern.test(l)), `no log line ${pattern} in:\n${log.lines.join('\n')}`);
-}
-
 test('RTMP over WebSocket runs the same session: connect, echo, the connection listed with its ws: address', async (t) => {
   const served = await serve();
   try {
@@ -76,7 +71,7 @@ test('a text frame closes that one connection (1003) with the reason logged; oth
     const code = new Promise<number>((resolve) => bad.raw.once('close', resolve));
     bad.raw.send('connect please');
     t.is(await code, 1003);
-    await logged(t, served.log, /text frame/);
+    await assertLogged(t, served.log, /text frame/);
     await stillEcho(t, others);
   } finally {
     await served.close();
@@ -92,7 +87,7 @@ test('a frame over the size limit closes that one connection (1009) with the rea
     const code = new Promise<number>((resolve) => bad.raw.once('close', resolve));
     bad.raw.send(Buffer.alloc(64 * 1024 + 1));
     t.is(await code, 1009);
-    await logged(t, served.log, /WebSocket refused: Max payload size exceeded/);
+    await assertLogged(t, served.log, /WebSocket refused: Max payload size exceeded/);
     await stillEcho(t, others);
   } finally {
     await served.close();
@@ -106,19 +101,19 @@ test('over WebSocket, a wrong handshake version, a bad chunk size and a malforme
     const version = await RawPeer.overWebSocket(served.wsUrl);
     version.raw.send(Buffer.concat([Buffer.of(6), Buffer.alloc(1536)]));
     await version.closed;
-    await logged(t, served.log, /ERR_HANDSHAKE_VERSION/);
+    await assertLogged(t, served.log, /ERR_HANDSHAKE_VERSION/);
 
     const chunkSize = await RawPeer.overWebSocket(served.wsUrl);
     await chunkSize.shake();
     chunkSize.raw.send(Buffer.from('02000000000004010000000080000000', 'hex'));
     await chunkSize.closed;
-    await logged(t, served.log, /ERR_CHUNK_SIZE/);
+    await assertLogged(t, served.log, /ERR_CHUNK_SIZE/);
 
     const amf = await RawPeer.overWebSocket(served.wsUrl);
     await amf.shake();
     amf.send({ chunkStreamId: 3, timestamp: 0, typeId: 20, streamId: 0, payload: Buffer.from('02ffff6162', 'hex') });
     await amf.closed;
-    await logged(t, served.log, /ERR_AMF_TRUNCATED/);
+    await assertLogged(t, served.log, /ERR_AMF_TRUNCATED/);
     await stillEcho(t, others);
   } finally {
     await served.close();

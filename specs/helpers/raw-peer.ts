@@ -1,3 +1,4 @@
+import type { ExecutionContext } from 'ava';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
@@ -114,6 +115,16 @@ export function recordingLogger(): Logger & { lines: string[] } {
     warn: (m) => lines.push(`WARN ${m}`),
     error: (m) => lines.push(`ERROR ${m}`),
   };
+}
+
+/**
+ * Waits up to 3 s for the server to log a matching line (its teardown may finish just after
+ * the client sees the close), then asserts that it did, showing every line when it did not.
+ */
+export async function assertLogged(t: ExecutionContext, log: { lines: string[] }, match: RegExp | ((line: string) => boolean)): Promise<void> {
+  const matches = typeof match === 'function' ? match : (line: string): boolean => match.test(line);
+  await until(() => log.lines.some(matches), 3000).catch(() => undefined);
+  t.true(log.lines.some(matches), `no log line ${typeof match === 'function' ? 'matching' : String(match)} in:\n${log.lines.join('\n')}`);
 }
 
 export async function until(condition: () => boolean, timeout = 5000): Promise<void> {

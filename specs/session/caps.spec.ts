@@ -3,7 +3,7 @@ import { AmfValue } from '../../lib/protocol/amf/values';
 import { createServer, RtmpClient, RtmpServer, ServerOptions } from '../../lib';
 import { encodeControl } from '../../lib/protocol/control';
 import { MessageType } from '../../lib/protocol/message';
-import { RawPeer, recordingLogger, until } from '../helpers/raw-peer';
+import { assertLogged, RawPeer, recordingLogger } from '../helpers/raw-peer';
 
 /** A server with its caps set low, an app that accepts everything and a call that never answers. */
 async function capped(options: ServerOptions): Promise<{ server: RtmpServer; port: number; log: ReturnType<typeof recordingLogger> }> {
@@ -15,11 +15,6 @@ async function capped(options: ServerOptions): Promise<{ server: RtmpServer; por
   server.onStream({ publish: () => true });
   const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
   return { server, port, log };
-}
-
-async function logged(t: ExecutionContext, log: { lines: string[] }, pattern: RegExp): Promise<void> {
-  await until(() => log.lines.some((l) => pattern.test(l)), 3000).catch(() => undefined);
-  t.true(log.lines.some((l) => pattern.test(l)), `no log line ${pattern} in:\n${log.lines.join('\n')}`);
 }
 
 async function bystanderEchoes(t: ExecutionContext, port: number): Promise<void> {
@@ -35,7 +30,7 @@ test('a peer that opens more chunk streams than maxChunkStreams is closed with E
     // The connect already used chunk stream 3 (and control 2 on our side only): seven more are allowed, then one too many.
     for (let id = 10; id < 20; id++) peer.send({ chunkStreamId: id, timestamp: 0, typeId: MessageType.DataAmf0, streamId: 0, payload: Buffer.from('0500', 'hex') });
     await peer.closed;
-    await logged(t, log, /ERR_CHUNK_STREAM_ID.*at most 8/);
+    await assertLogged(t, log, /ERR_CHUNK_STREAM_ID.*at most 8/);
     await bystanderEchoes(t, port);
   } finally {
     await server.close();
@@ -60,7 +55,7 @@ test('partial messages beyond maxPendingBytes close the connection with ERR_MESS
       }
     }
     await peer.closed;
-    await logged(t, log, /ERR_MESSAGE_TOO_LARGE.*incomplete messages/);
+    await assertLogged(t, log, /ERR_MESSAGE_TOO_LARGE.*incomplete messages/);
     await bystanderEchoes(t, port);
   } finally {
     await server.close();
@@ -76,7 +71,7 @@ test('createStream beyond maxStreams, publishes beyond maxPublishes and calls be
     await streams[0]!.publish('one');
     await streams[1]!.publish('two');
     await t.throwsAsync(streams[2]!.publish('three'), { message: /NetStream\.Publish\.Denied: At most 2 streams published per connection/ });
-    await logged(t, log, /publish refused: 2 streams published already \(at most 2\)/);
+    await assertLogged(t, log, /publish refused: 2 streams published already \(at most 2\)/);
     void client.call('hang').catch(() => undefined);
     void client.call('hang').catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 100));
