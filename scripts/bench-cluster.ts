@@ -37,6 +37,7 @@ import type { Peer } from './bench/peers';
 import { cpuSeconds, median, percentile, sleep } from './bench/proc';
 import { npmStartCommand } from './start-command';
 import { CpuBudget, cpuBudgetSupport, createCpuBudget } from './bench/cpu-budget';
+import { LoadClient, startLoadClient } from './bench/load-client';
 
 const REPO = join(__dirname, '..');
 const SECRET = 'bench cluster secret, thirty-two bytes or more';
@@ -184,52 +185,6 @@ interface EgressRow {
   relayP95Ms: number;
 }
 
-interface LoadClient {
-  next(event: string): Promise<Record<string, unknown>>;
-  /** Bytes its players have received so far. */
-  received(): Promise<number>;
-  /** Ends its run now: it reports `done`. */
-  finish(): void;
-  kill(): void;
-}
-
-function startLoadClient(port: number, stream: string, players: number): LoadClient {
-  // stdin is a pipe: the load client exits when it closes, so it never outlives this script.
-  const load = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'bench', 'play-clients.ts'), '--port', String(port), '--stream', stream, '--count', String(players), '--seconds', '300', '--timeout', '90'], { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines: Array<Record<string, unknown>> = [];
-  let buffered = '';
-  const waiting: Array<() => void> = [];
-  load.stdout!.on('data', (d: Buffer) => {
-    buffered += d.toString();
-    const parts = buffered.split('\n');
-    buffered = parts.pop() ?? '';
-    for (const part of parts) if (part.startsWith('{')) lines.push(JSON.parse(part) as Record<string, unknown>);
-    waiting.splice(0).forEach((wake) => wake());
-  });
-  let marks = 0;
-  const next = async (event: string, match: (line: Record<string, unknown>) => boolean = () => true): Promise<Record<string, unknown>> => {
-    for (;;) {
-      const found = lines.find((l) => l.event === event && match(l));
-      if (found) return found;
-      if (load.exitCode !== null) throw new Error(`the load client exited before "${event}"`);
-      await new Promise<void>((resolve) => {
-        waiting.push(resolve);
-        load.once('exit', () => resolve());
-      });
-    }
-  };
-  return {
-    next: (event) => next(event),
-    received: async () => {
-      const mark = ++marks;
-      load.stdin!.write('mark\n');
-      return Number((await next('mark', (l) => l.mark === mark)).bytes);
-    },
-    finish: () => void load.stdin!.write('done\n'),
-    kill: () => load.kill('SIGKILL'),
-  };
-}
-
 /** Players this many or more are split over two load clients, so that one client's core is not the limit. */
 const PLAYERS_PER_LOAD_CLIENT = 800;
 
@@ -242,7 +197,8 @@ const PLAYERS_PER_LOAD_CLIENT = 800;
 async function egress(config: string, extra: string[], players: number, budget?: CpuBudget): Promise<EgressRow> {
   const server = await startServer(extra, budget);
   const clients = Math.ceil(players / PLAYERS_PER_LOAD_CLIENT);
-  const startLoads = (): LoadClient[] => Array.from({ length: clients }, (_, i) => startLoadClient(server.rtmpPort, 'egress', Math.floor(players / clients) + (i < players % clients ? 1 : 0)));
+  const startLoads = (): LoadClient[] =>
+    Array.from({ length: clients }, (_, i) => startLoadClient({ port: server.rtmpPort, stream: 'egress', count: Math.floor(players / clients) + (i < players % clients ? 1 : 0), seconds: 300 }));
   let loads: LoadClient[] = [];
   let publisher: Publisher | undefined;
   try {

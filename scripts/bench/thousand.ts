@@ -5,11 +5,9 @@
  * (RSS with the players over RSS before them, medians of samples), whether every player
  * kept real time, and a probe stream's latency under that load.
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { REPO } from './build';
 import { STREAM, startPublisher } from './clip';
 import { runRelayLatency } from './latency';
+import { LoadClient, startLoadClient } from './load-client';
 import type { Peer } from './peers';
 import { machineJiffies, median, sample, sleep, socketBytes, socketDelta, watchRss } from './proc';
 
@@ -42,55 +40,13 @@ export interface ThousandResult {
   error?: string;
 }
 
-interface ClientLine {
-  event: string;
-  [key: string]: unknown;
-}
-
-/** Starts the load client under ts-node; resolves lines as it prints them. */
-function startClients(port: number, count: number, seconds: number): { child: ChildProcess; next(event: string, timeoutMs: number): Promise<ClientLine> } {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'play-clients.ts'), '--port', String(port), '--stream', STREAM, '--count', String(count), '--seconds', String(seconds), '--timeout', '90'], {
-    cwd: REPO,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const lines: ClientLine[] = [];
-  let buffered = '';
-  let stderr = '';
-  child.stdout?.on('data', (data: Buffer) => {
-    buffered += data.toString();
-    let at: number;
-    while ((at = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, at);
-      buffered = buffered.slice(at + 1);
-      try {
-        lines.push(JSON.parse(line) as ClientLine);
-      } catch {
-        // not a report line
-      }
-    }
-  });
-  child.stderr?.on('data', (data: Buffer) => void (stderr = (stderr + data.toString()).slice(-2000)));
-  return {
-    child,
-    async next(event: string, timeoutMs: number): Promise<ClientLine> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = lines.find((line) => line.event === event);
-        if (found !== undefined) return found;
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the load client gave no ${event} line: ${stderr.trim().slice(-400)}`);
-        await sleep(100);
-      }
-    },
-  };
-}
-
 const SETTLE_MS = 5_000;
 const PROBE_SECONDS = 6;
 
 export async function runThousand(peer: Peer, options: ThousandOptions): Promise<ThousandResult> {
   const warmupSeconds = options.warmupSeconds ?? 20;
   const publisher = await startPublisher(peer.url, 3_000);
-  let clients: ReturnType<typeof startClients> | undefined;
+  let clients: LoadClient | undefined;
   try {
     await sleep(Math.max(0, warmupSeconds - 3) * 1000);
     const baseline = watchRss(peer.pid);
@@ -98,7 +54,7 @@ export async function runThousand(peer: Peer, options: ThousandOptions): Promise
     const rssBefore = median(baseline.stop());
     const connectFrom = Date.now();
     // The client plays through the settle, the window and the probe, then reports.
-    clients = startClients(peer.port, options.players, SETTLE_MS / 1000 + options.seconds + PROBE_SECONDS + 4);
+    clients = startLoadClient({ port: peer.port, stream: STREAM, count: options.players, seconds: SETTLE_MS / 1000 + options.seconds + PROBE_SECONDS + 4 });
     const playing = await clients.next('playing', 120_000);
     const connectSeconds = (Date.now() - connectFrom) / 1000;
     await sleep(SETTLE_MS);
